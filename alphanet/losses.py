@@ -1,0 +1,85 @@
+"""Training losses: AlphaNet's matting loss and the focal + dice loss that pre-trains the segmentation net.
+
+The paper's matting loss is gamma * A_L + (1 - gamma) * C_L with plain L1 terms over the whole image
+(not only the unknown band) and gamma = 0.5; here both terms are means over pixels, which only
+rescales the paper's sums.
+"""
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def matting_loss(alpha_pred: Tensor, alpha_gt: Tensor, image: Tensor, fg: Tensor, bg: Tensor,
+                 has_fg_bg: Tensor | None = None, gamma: float = 0.5) -> Tensor:
+    """gamma * alpha L1 + (1 - gamma) * composition L1, averaged over the batch; a scalar.
+
+    alpha_pred, alpha_gt: `(N, 1, H, W)` in [0, 1].
+    image, fg, bg: `(N, C, H, W)` on one colour scale; image is the ground-truth composite
+        alpha_gt * fg + (1 - alpha_gt) * bg.
+    has_fg_bg: bool `(N,)`; a sample marked False has no usable fg / bg (e.g. a real photo with only
+        a ground-truth matte) and contributes only gamma * its alpha term. None means all True.
+
+    Each sample's terms are means over its pixels (and colour channels for the composition); the
+    loss is the mean of the per-sample losses, so a sample's weight does not depend on its batch.
+    """
+    _check_same_shape(alpha_pred, alpha_gt, "alpha_pred", "alpha_gt")
+    if alpha_pred.dim() != 4 or alpha_pred.shape[1] != 1:
+        raise ValueError(f"alphas must be (N, 1, H, W), got {tuple(alpha_pred.shape)}")
+    _check_same_shape(image, fg, "image", "fg")
+    _check_same_shape(image, bg, "image", "bg")
+    batch_size = alpha_pred.shape[0]
+    if image.dim() != 4 or image.shape[0] != batch_size or image.shape[2:] != alpha_pred.shape[2:]:
+        raise ValueError(f"image, fg and bg must be (N, C, H, W) matching alphas {tuple(alpha_pred.shape)}, "
+                         f"got {tuple(image.shape)}")
+    if has_fg_bg is None:
+        has_fg_bg = torch.ones(batch_size, dtype=torch.bool, device=alpha_pred.device)
+    if has_fg_bg.dtype != torch.bool or has_fg_bg.shape != (batch_size,):
+        raise ValueError(f"has_fg_bg must be a bool tensor of shape ({batch_size},), "
+                         f"got {has_fg_bg.dtype} {tuple(has_fg_bg.shape)}")
+
+    alpha_l1 = (alpha_pred - alpha_gt).abs().mean(dim=(1, 2, 3))
+    # Select rather than multiply by a 0/1 mask: placeholder fg / bg (even NaN) of the other samples
+    # must not reach the loss or its gradient.
+    alpha_with_fg_bg = alpha_pred[has_fg_bg]
+    composite = alpha_with_fg_bg * fg[has_fg_bg] + (1 - alpha_with_fg_bg) * bg[has_fg_bg]
+    composition_l1 = (composite - image[has_fg_bg]).abs().mean(dim=(1, 2, 3))
+    return (gamma * alpha_l1.sum() + (1 - gamma) * composition_l1.sum()) / batch_size
+
+
+def focal_loss(logits: Tensor, target: Tensor, alpha: float = 0.25, gamma: float = 2.0) -> Tensor:
+    """Binary focal loss (Lin et al. 2017), mean over all elements; a scalar.
+
+    logits: `(N, 1, H, W)` raw scores; target: `(N, 1, H, W)` in {0, 1}. alpha weighs the
+    foreground class (1 - alpha the background); gamma down-weights well-classified pixels.
+    """
+    _check_same_shape(logits, target, "logits", "target")
+    cross_entropy = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    foreground_prob = torch.sigmoid(logits)
+    prob_of_true_class = target * foreground_prob + (1 - target) * (1 - foreground_prob)
+    class_weight = target * alpha + (1 - target) * (1 - alpha)
+    return (class_weight * (1 - prob_of_true_class) ** gamma * cross_entropy).mean()
+
+
+def dice_loss(logits: Tensor, target: Tensor, eps: float = 1.0) -> Tensor:
+    """1 - soft Dice coefficient per sample, mean over the batch; a scalar.
+
+    logits: `(N, 1, H, W)` raw scores; target: `(N, 1, H, W)` in {0, 1}. eps smooths the ratio so a
+    sample with an empty target and an empty prediction scores 0 rather than 0 / 0.
+    """
+    _check_same_shape(logits, target, "logits", "target")
+    foreground_prob = torch.sigmoid(logits)
+    pixel_dims = tuple(range(1, logits.dim()))
+    overlap = (foreground_prob * target).sum(dim=pixel_dims)
+    total = foreground_prob.sum(dim=pixel_dims) + target.sum(dim=pixel_dims)
+    return (1 - (2 * overlap + eps) / (total + eps)).mean()
+
+
+def segmentation_loss(logits: Tensor, target: Tensor) -> Tensor:
+    """Focal + dice loss of the segmentation net's pre-training; shapes as in focal_loss; a scalar."""
+    return focal_loss(logits, target) + dice_loss(logits, target)
+
+
+def _check_same_shape(a: Tensor, b: Tensor, name_a: str, name_b: str) -> None:
+    """Raises ValueError unless a and b have one shape (broadcasting would hide a mix-up)."""
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} and {name_b} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
