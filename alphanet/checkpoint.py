@@ -1,0 +1,72 @@
+"""Building AlphaNet from a configuration, and its compact weights file.
+
+A weights file is a `torch.save`d dict: {"format", "config" (AlphaNetConfig as a dict), "state_dict" (fp16)}.
+fp16 halves the file; the model computes in fp32 after loading. `load_alphanet()` with no path loads the project's
+default weights (`alphanet/weights/alphanet_default.pt`) or, while none has been trained, a seeded random model
+and says so loudly.
+"""
+import dataclasses
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import torch
+
+from .deeplab import DeepLabV3Plus
+from .ed_layer import EDLayer
+from .matting_net import MattingNet
+from .model import DEFAULT_MAX_SIDE, AlphaNet
+from .segmenter import DeepLabSegmenter
+
+WEIGHTS_FORMAT = "alphanet-weights/1"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "alphanet_default.pt"
+RANDOM_INIT_SEED = 0
+
+
+@dataclass
+class AlphaNetConfig:
+    segmenter: str = "deeplab"
+    seg_input_size: int = 384
+    erode_fraction: float = 0.03
+    dilate_fraction: float = 0.03
+    max_side: int = DEFAULT_MAX_SIDE
+
+
+def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
+    """A freshly initialised AlphaNet (He init) for `config`."""
+    if config.segmenter != "deeplab":
+        raise ValueError(f"unknown segmenter {config.segmenter!r}; expected 'deeplab'")
+    segmenter = DeepLabSegmenter(DeepLabV3Plus(), config.seg_input_size)
+    ed_layer = EDLayer(config.erode_fraction, config.dilate_fraction)
+    return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side)
+
+
+def save_weights(model: AlphaNet, config: AlphaNetConfig, path: Union[str, Path]) -> None:
+    """Write `model`'s parameters and buffers in fp16 with its config."""
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"format": WEIGHTS_FORMAT, "config": dataclasses.asdict(config), "state_dict": state}, path)
+
+
+def read_weights(path: Union[str, Path]) -> dict:
+    """The checked contents of a weights file."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(blob, dict) or blob.get("format") != WEIGHTS_FORMAT:
+        raise ValueError(f"{path} is not an AlphaNet weights file (format {WEIGHTS_FORMAT})")
+    return blob
+
+
+def load_alphanet(path: Optional[Union[str, Path]] = None, **overrides) -> AlphaNet:
+    """AlphaNet in eval mode from a weights file (default: the project's), config fields overridable
+    (e.g. `erode_fraction=0.05`). A missing default gives a seeded random model with a warning."""
+    if path is None and not DEFAULT_WEIGHTS.exists():
+        warnings.warn(f"NO TRAINED WEIGHTS at {DEFAULT_WEIGHTS}: using a seeded random AlphaNet "
+                      f"(seed {RANDOM_INIT_SEED}); its mattes are meaningless", stacklevel=2)
+        torch.manual_seed(RANDOM_INIT_SEED)
+        return build_alphanet(dataclasses.replace(AlphaNetConfig(), **overrides)).eval()
+    blob = read_weights(path if path is not None else DEFAULT_WEIGHTS)
+    config = dataclasses.replace(AlphaNetConfig(**blob["config"]), **overrides)
+    model = build_alphanet(config)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})
+    return model.eval()

@@ -1,0 +1,54 @@
+"""Export AlphaNet as one TorchScript file: `python -m alphanet.export [--weights FILE] --out model_store/alphanet.pt`.
+
+The file holds the whole pipeline (pre-processing, segmentation, ED layer, matting, fusion, resizing back), so it
+runs in TorchServe, Triton's PyTorch backend or plain libtorch with nothing around it. It is frozen: parameters
+become constants and BatchNorm is folded into the convolutions, which is exact up to float rounding.
+"""
+import argparse
+import time
+import warnings
+from pathlib import Path
+from typing import Optional, Union
+
+import torch
+
+from .checkpoint import load_alphanet
+from .model import AlphaNet
+
+
+def script_alphanet(model: AlphaNet) -> torch.jit.ScriptModule:
+    """Script and freeze an eval-mode AlphaNet."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 deprecates jit; it still works
+        scripted = torch.jit.script(model.eval())
+        return torch.jit.freeze(scripted)
+
+
+def export_scripted(out_path: Union[str, Path], weights: Optional[Union[str, Path]] = None,
+                    **config_overrides) -> Path:
+    """Write the scripted, frozen AlphaNet for `weights` (default: the project's) to `out_path`."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    scripted = script_alphanet(load_alphanet(weights, **config_overrides))
+    scripted.save(str(out_path))
+    return out_path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", help="AlphaNet weights file (default: the project's default weights)")
+    parser.add_argument("--out", default="model_store/alphanet.pt", help="where to write the TorchScript file")
+    parser.add_argument("--erode-fraction", type=float, help="override the ED layer's erosion fraction")
+    parser.add_argument("--dilate-fraction", type=float, help="override the ED layer's dilation fraction")
+    parser.add_argument("--max-side", type=int, help="override the long-side cap in pixels")
+    args = parser.parse_args()
+    overrides = {name: value for name, value in (("erode_fraction", args.erode_fraction),
+                                                  ("dilate_fraction", args.dilate_fraction),
+                                                  ("max_side", args.max_side)) if value is not None}
+    start = time.perf_counter()
+    path = export_scripted(args.out, args.weights, **overrides)
+    print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

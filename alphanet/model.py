@@ -1,0 +1,87 @@
+"""AlphaNet: segmentation -> ED layer -> attention-guided matting -> fusion, for one uint8 image, in one graph.
+
+`AlphaNet.forward` is the contract of the scripted file that TorchServe, Triton and libtorch run:
+`forward(image, trimap=None) -> (alpha, trimap)`; everything from decoding the uint8 pixels to resizing the alpha
+back to the input size lives here so that no Python is needed around it.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .ed_layer import EDLayer
+from .matting_net import OUTPUT_STRIDE, MattingNet
+from .resize import cap_long_side, pad_to_multiple, resize_bilinear
+
+DEFAULT_MAX_SIDE = 1500
+
+
+def check_image(image: Tensor) -> None:
+    if image.dtype != torch.uint8:
+        raise ValueError("image must be uint8 (H, W, 3) RGB")
+    if image.dim() != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must have shape (H, W, 3), got {list(image.shape)}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"image must be at least 1x1, got {list(image.shape)}")
+
+
+def user_trimap_to_levels(trimap: Tensor, height: int, width: int) -> Tensor:
+    """uint8 `(H, W)`: 0 background, 255 foreground, anything else unknown -> float `(1, 1, H, W)` in {0, 0.5, 1}."""
+    if trimap.dtype != torch.uint8:
+        raise ValueError("trimap must be uint8 (H, W)")
+    if trimap.dim() != 2 or trimap.shape[0] != height or trimap.shape[1] != width:
+        raise ValueError(f"trimap must have the image's size ({height}, {width}), got {list(trimap.shape)}")
+    levels = torch.full(trimap.shape, 0.5, dtype=torch.float32, device=trimap.device)
+    levels = torch.where(trimap == 0, torch.zeros_like(levels), levels)
+    levels = torch.where(trimap == 255, torch.ones_like(levels), levels)
+    return levels[None, None]
+
+
+def fuse(raw_alpha: Tensor, trimap: Tensor) -> Tensor:
+    """The trimap where it is known (0 or 1), the raw alpha in the unknown band. Same shapes in and out."""
+    return torch.where(trimap == 0.5, raw_alpha, trimap)
+
+
+class AlphaNet(nn.Module):
+    """The whole pipeline. `segmenter`: `(1, 3, h, w)` RGB in [0, 1] -> `(1, 1, h, w)` foreground probability."""
+
+    def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
+                 max_side: int = DEFAULT_MAX_SIDE):
+        super().__init__()
+        self.segmenter = segmenter
+        self.matting_net = matting_net
+        self.ed_layer = ed_layer
+        self.max_side = max_side
+        self.stride = OUTPUT_STRIDE
+
+    def predict_trimap(self, rgb: Tensor) -> Tensor:
+        """`(N, 3, H, W)` RGB in [0, 1] -> `(N, 1, H, W)` trimap from the segmenter and the ED layer."""
+        probabilities = [self.segmenter(image[None]) for image in rgb.unbind(0)]
+        return self.ed_layer(torch.cat(probabilities, dim=0))
+
+    def matte(self, rgb: Tensor, trimap: Tensor) -> Tensor:
+        """`(N, 3, H, W)`, `(N, 1, H, W)` of any size -> `(N, 1, H, W)` raw alpha: pads to the network's stride
+        and crops back."""
+        height, width = rgb.shape[2], rgb.shape[3]
+        net_input = pad_to_multiple(torch.cat([rgb, trimap], dim=1), self.stride)
+        raw = self.matting_net(net_input[:, :3], net_input[:, 3:])
+        return raw[:, :, :height, :width]
+
+    def forward(self, image: Tensor, trimap: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """uint8 `(H, W, 3)` RGB [, uint8 `(H, W)` trimap] -> (alpha, trimap), float32 `(H, W)` each."""
+        check_image(image)
+        height, width = image.shape[0], image.shape[1]
+        rgb = cap_long_side(image.permute(2, 0, 1)[None].float() / 255.0, self.max_side)
+        if trimap is None:
+            capped_trimap = self.predict_trimap(rgb)
+            full_trimap = F.interpolate(capped_trimap, size=[height, width], mode="nearest")
+        else:
+            full_trimap = user_trimap_to_levels(trimap, height, width)
+            capped_trimap = F.interpolate(full_trimap, size=rgb.shape[2:], mode="nearest")
+        if bool((full_trimap == 0.5).any()):
+            raw_alpha = resize_bilinear(self.matte(rgb, capped_trimap), [height, width]).clamp(0.0, 1.0)
+            alpha = fuse(raw_alpha, full_trimap)
+        else:
+            alpha = full_trimap.clone()  # nothing unknown: the matting net has nothing to decide
+        return alpha[0, 0], full_trimap[0, 0]
