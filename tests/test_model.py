@@ -1,0 +1,200 @@
+"""The AlphaNet graph: ED layer, attention, sizes, fusion, scripting and the exported file (issue 2)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from alphanet.attention import AttentionModule, attention_pool, attention_unpool
+from alphanet.checkpoint import AlphaNetConfig, build_alphanet
+from alphanet.ed_layer import EDLayer
+from alphanet.export import export_scripted, script_alphanet
+from alphanet.matting_net import OUTPUT_STRIDE
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+PHOTOS = sorted((SHARED / "data" / "photos").glob("*.*g"))
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return build_alphanet(AlphaNetConfig()).eval()
+
+
+@pytest.fixture(scope="module")
+def scripted_path(tmp_path_factory, model):
+    path = tmp_path_factory.mktemp("export") / "alphanet.pt"
+    script_alphanet(model).save(str(path))
+    return path
+
+
+def load_rgb(path: Path) -> torch.Tensor:
+    return torch.from_numpy(np.array(Image.open(path).convert("RGB")))
+
+
+def random_blob_mask(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A binary mask of a few random rectangles and noise, float32 {0, 1}."""
+    mask = np.zeros((height, width), np.float32)
+    for _ in range(rng.integers(1, 4)):
+        top, left = rng.integers(0, height), rng.integers(0, width)
+        mask[top:top + rng.integers(1, height), left:left + rng.integers(1, width)] = 1
+    mask[rng.random((height, width)) < 0.02] = 1
+    return mask
+
+
+def opencv_trimap(mask: np.ndarray, erode_radius: int, dilate_radius: int) -> np.ndarray:
+    square = lambda r: np.ones((2 * r + 1, 2 * r + 1), np.uint8)  # noqa: E731
+    core = cv2.erode(mask, square(erode_radius))
+    band = cv2.dilate(mask, square(dilate_radius))
+    return np.where(core > 0, 1.0, np.where(band > 0, 0.5, 0.0)).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ed_layer_matches_opencv_erode_dilate(seed):
+    rng = np.random.default_rng(seed)
+    height, width = rng.integers(5, 200, size=2)
+    mask = random_blob_mask(rng, height, width)
+    layer = EDLayer(erode_fraction=rng.uniform(0.01, 0.2), dilate_fraction=rng.uniform(0.01, 0.2))
+    trimap = layer(torch.from_numpy(mask)[None, None])[0, 0].numpy()
+    erode_radius, dilate_radius = layer.radii(torch.from_numpy(mask > 0))
+    np.testing.assert_array_equal(trimap, opencv_trimap(mask, erode_radius, dilate_radius))
+
+
+def test_ed_radii_scale_with_the_bounding_box():
+    layer = EDLayer(erode_fraction=0.05, dilate_fraction=0.1)
+    small = torch.zeros(400, 400, dtype=torch.bool)
+    small[10:50, 20:80] = True  # box 40 x 60 -> mean 50
+    large = torch.zeros(400, 400, dtype=torch.bool)
+    large[100:180, 100:220] = True  # box 80 x 120 -> mean 100
+    assert layer.radii(small) == (2, 5)
+    assert layer.radii(large) == (5, 10)
+
+
+def test_ed_layer_gives_each_image_its_own_box():
+    probability = torch.zeros(2, 1, 300, 300)
+    probability[0, 0, 10:30, 10:30] = 1.0
+    probability[1, 0, 10:210, 10:210] = 1.0
+    layer = EDLayer(erode_fraction=0.05, dilate_fraction=0.05)
+    trimaps = layer(probability)
+    band_widths = [(t[0, 20] == 0.5).sum().item() for t in trimaps]  # a row through both objects
+    assert band_widths[1] > 5 * band_widths[0]
+
+
+def test_empty_mask_gives_zero_trimap_and_alpha(model):
+    assert EDLayer()(torch.zeros(1, 1, 30, 40)).abs().sum() == 0
+
+    class NothingThere(torch.nn.Module):
+        def forward(self, rgb):
+            return torch.zeros_like(rgb[:, :1])
+
+    empty = build_alphanet(AlphaNetConfig()).eval()
+    empty.segmenter = NothingThere()
+    alpha, trimap = empty(torch.full((20, 30, 3), 200, dtype=torch.uint8))
+    assert alpha.shape == (20, 30) and alpha.abs().sum() == 0 and trimap.abs().sum() == 0
+
+
+def test_encoder_attention_sums_to_one_per_window_and_decoder_is_in_unit_range():
+    torch.manual_seed(1)
+    module = AttentionModule(32)
+    features = torch.randn(2, 32, 16, 24) * 3
+    encoder_map, decoder_map = module(features)
+    assert encoder_map.shape == decoder_map.shape == (2, 1, 16, 24)
+    window_sums = torch.nn.functional.avg_pool2d(encoder_map, 2) * 4
+    torch.testing.assert_close(window_sums, torch.ones_like(window_sums))
+    assert decoder_map.min() >= 0 and decoder_map.max() <= 1
+    assert decoder_map.std() > 0  # not a constant map
+    pooled = attention_pool(features, encoder_map)
+    assert pooled.shape == (2, 32, 8, 12)
+    # a window whose four features are equal pools to that value, whatever the attention
+    flat = torch.ones(1, 32, 16, 24)
+    torch.testing.assert_close(attention_pool(flat, module(flat)[0]), torch.ones(1, 32, 8, 12))
+    assert attention_unpool(pooled, decoder_map).shape == features.shape
+
+
+@pytest.mark.parametrize("height,width", [(1, 1), (7, 1500), (1501, 3), (3000, 4000)])
+def test_output_has_input_size_and_nothing_inside_exceeds_the_cap(model, height, width):
+    seen = []
+    hooks = [module.register_forward_pre_hook(lambda m, args: seen.append(args[0].shape))
+             for module in (model.segmenter.net, model.matting_net)]
+    try:
+        image = torch.randint(0, 256, (height, width, 3), dtype=torch.uint8)
+        with torch.no_grad():
+            alpha, trimap = model(image)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert alpha.shape == trimap.shape == (height, width)
+    assert alpha.dtype == trimap.dtype == torch.float32
+    assert 0 <= alpha.min() and alpha.max() <= 1
+    assert set(trimap.unique().tolist()) <= {0.0, 0.5, 1.0}
+    cap = -(-model.max_side // OUTPUT_STRIDE) * OUTPUT_STRIDE  # the cap, padded to the network stride
+    assert seen and all(max(shape[2:]) <= cap for shape in seen)
+
+
+def test_fusion_keeps_the_trimap_outside_the_band_and_honours_a_user_trimap(model):
+    image = load_rgb(SHARED / "data" / "lemur" / "lemur.png")
+    user = np.array(Image.open(SHARED / "data" / "lemur" / "lemur_trimap.png").convert("L"))
+    with torch.no_grad():
+        alpha, trimap = model(image, torch.from_numpy(user))
+    alpha, trimap = alpha.numpy(), trimap.numpy()
+    np.testing.assert_array_equal(trimap, np.where(user == 0, 0.0, np.where(user == 255, 1.0, 0.5)))
+    known = trimap != 0.5
+    np.testing.assert_array_equal(alpha[known], trimap[known])  # bit for bit
+    assert np.unique(alpha[~known]).size > 10  # the matting net decided the band
+
+    with torch.no_grad():
+        auto_alpha, auto_trimap = model(image)
+    known = auto_trimap != 0.5
+    assert torch.equal(auto_alpha[known], auto_trimap[known])
+
+
+def test_bad_inputs_raise_clear_errors(scripted_path):
+    scripted = torch.jit.load(str(scripted_path))
+    image = torch.zeros(8, 8, 3, dtype=torch.uint8)
+    cases = [((image.float(),), "uint8"), ((image[..., :2],), "(H, W, 3)"),
+             ((image, torch.zeros(4, 8, dtype=torch.uint8)), "trimap must have the image's size")]
+    for args, message in cases:
+        with pytest.raises(Exception, match=message.replace("(", r"\(").replace(")", r"\)")):
+            scripted(*args)
+
+
+@pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.name)
+def test_scripted_matches_eager_on_the_shared_photos(model, scripted_path, photo):
+    scripted = torch.jit.load(str(scripted_path))
+    image = load_rgb(photo)
+    trimap = torch.full(image.shape[:2], 128, dtype=torch.uint8)
+    trimap[: image.shape[0] // 4] = 0
+    with torch.no_grad():
+        eager_alpha, _ = model(image, trimap)
+        scripted_alpha, _ = scripted(image, trimap)
+        eager_auto, eager_trimap = model(image)
+        scripted_auto, scripted_trimap = scripted(image)
+    assert (eager_alpha - scripted_alpha).abs().max() <= 1e-4
+    assert (eager_auto - scripted_auto).abs().max() <= 1e-4
+    assert torch.equal(eager_trimap, scripted_trimap)
+
+
+def test_exported_file_runs_in_a_fresh_process_with_only_torch(tmp_path):
+    path = export_scripted(tmp_path / "alphanet.pt")
+    probe = (
+        "import sys, torch\n"
+        f"m = torch.jit.load({str(path)!r})\n"
+        "alpha, trimap = m(torch.full((37, 53, 3), 120, dtype=torch.uint8))\n"
+        "assert alpha.shape == (37, 53) and trimap.shape == (37, 53)\n"
+        "alpha, _ = m(torch.zeros(37, 53, 3, dtype=torch.uint8), torch.full((37, 53), 255, dtype=torch.uint8))\n"
+        "assert bool((alpha == 1).all())\n"
+        "assert not any(name.startswith('alphanet') for name in sys.modules)\n"
+        "print('ok')\n"
+    )
+    # -I: isolated mode, neither the working directory nor PYTHONPATH is on sys.path
+    result = subprocess.run([sys.executable, "-I", "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+    with pytest.raises(subprocess.CalledProcessError):
+        subprocess.run([sys.executable, "-I", "-c", "import alphanet"], cwd=tmp_path, check=True,
+                       capture_output=True)
