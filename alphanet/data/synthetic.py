@@ -1,0 +1,138 @@
+"""A synthetic matting dataset for when no real one is at hand.
+
+    python -m alphanet.data.synthetic --out DIR --count N --seed S [--textures DIR ...] [--size 640]
+
+writes `DIR/fg/00000.png` ... (RGB) and `DIR/alpha/00000.png` ... (8-bit grey): the layout of
+Deep Image Matting, read back with `CompositionReader.from_root(DIR, background_dirs)`. Sample i
+depends only on the seed, i and the texture photos, so the same command writes identical files.
+
+Each sample holds one to three objects from `objects.py` (people with hair, garments,
+accessories, shapes with holes, furry shapes, glassware, veils, plants) from 20 % to 95 % of the
+canvas, placed anywhere (often cut by the border). Their edges are kept sharp (anti-aliased),
+defocused (all round or in places) or motion blurred, and parts can be made see-through.
+"""
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from alphanet.data.image_io import IMAGE_SUFFIXES, DatasetError
+from alphanet.data.layers import Layer, stack
+from alphanet.data.objects import RECIPES, Scene
+from alphanet.data.textures import DEFAULT_TEXTURE_DIRS, TexturePool, smooth_noise
+
+OBJECT_COUNT_PROBABILITIES = {1: 0.65, 2: 0.25, 3: 0.1}
+_MIN_COVERAGE = 0.01  # fraction of the canvas an accepted sample's objects must cover
+
+
+def generate_sample(rng: np.random.Generator, size: int, textures: TexturePool) -> tuple[np.ndarray, np.ndarray]:
+    """One sample: `(size, size, 3)` uint8 RGB foreground and `(size, size)` uint8 alpha."""
+    scene = Scene(rng, size, textures)
+    while True:
+        count = rng.choice(list(OBJECT_COUNT_PROBABILITIES), p=list(OBJECT_COUNT_PROBABILITIES.values()))
+        layers = [_random_object(scene, main=index == 0) for index in range(count)]
+        foreground = stack(layers[::-1])  # the main object in front
+        if foreground.alpha.mean() >= _MIN_COVERAGE:
+            break
+    colour = np.round(foreground.colour() * 255).astype(np.uint8)
+    alpha = np.round(np.clip(foreground.alpha, 0, 1) * 255).astype(np.uint8)
+    return colour, alpha
+
+
+def _random_object(scene: Scene, main: bool) -> Layer:
+    """A random recipe at a random place and size (the main object larger), with its edge treatment."""
+    rng = scene.rng
+    recipe = rng.choice(list(RECIPES), p=np.array(list(RECIPES.values())) / sum(RECIPES.values()))
+    # Main objects mostly fill much of the canvas, as in matting datasets; a few are small.
+    extent = scene.size * (0.3 + 0.7 * np.sqrt(rng.random()) if main else rng.uniform(0.15, 0.6))
+    centre = rng.uniform(0.2, 0.8, 2) * scene.size if main else rng.uniform(0.0, 1.0, 2) * scene.size
+    layer = recipe(scene, centre, extent)
+    if rng.random() < 0.12:
+        layer = _partly_see_through(scene, layer)
+    return _treat_edges(scene, layer)
+
+
+def _treat_edges(scene: Scene, layer: Layer) -> Layer:
+    """Sharp (as drawn), defocused all round or in places, or motion blurred."""
+    rng = scene.rng
+    treatment = rng.choice(["sharp", "defocus", "partly defocused", "motion"], p=[0.4, 0.25, 0.2, 0.15])
+    if treatment == "sharp":
+        return layer
+    scale = scene.size / 640  # blur lengths are chosen for 640 px canvases
+    if treatment == "motion":
+        return layer.filtered(_motion_kernel(rng, length=max(rng.uniform(3, 30) * scale, 1.5)))
+    blurred = layer.filtered(_disc_kernel(max(rng.uniform(0.7, 4.0) * scale, 0.5)))
+    if treatment == "defocus":
+        return blurred
+    out_of_focus = smooth_noise(rng, (scene.size, scene.size), cells=rng.integers(2, 5))
+    return layer.mixed(blurred, np.clip((out_of_focus - 0.5) * 4 + 0.5, 0.0, 1.0))
+
+
+def _partly_see_through(scene: Scene, layer: Layer) -> Layer:
+    """A soft region of the object made 20-80 % opaque (chiffon, mesh, tinted plastic)."""
+    rng = scene.rng
+    region = np.clip((smooth_noise(rng, (scene.size, scene.size), cells=rng.integers(2, 5)) - 0.5) * 6 + 0.5, 0, 1)
+    return layer.faded(1.0 - region * (1.0 - rng.uniform(0.2, 0.8)))
+
+
+def _motion_kernel(rng: np.random.Generator, length: float) -> np.ndarray:
+    """A normalised line kernel `length` pixels long at a random angle (anti-aliased)."""
+    side = int(np.ceil(length)) | 1
+    kernel = np.zeros((side * 4, side * 4), np.uint8)  # drawn 4x larger, then averaged down
+    angle = rng.uniform(0, np.pi)
+    offset = np.array([np.cos(angle), np.sin(angle)]) * length * 2
+    middle = side * 2
+    cv2.line(kernel, tuple(np.round(middle - offset).astype(int)), tuple(np.round(middle + offset).astype(int)),
+             255, 2, cv2.LINE_AA)
+    kernel = cv2.resize(kernel, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return kernel / kernel.sum()
+
+
+def _disc_kernel(radius: float) -> np.ndarray:
+    """A normalised disc (lens defocus), softened at its rim."""
+    side = 2 * int(np.ceil(radius)) + 3
+    rows, columns = np.mgrid[0:side, 0:side] - side // 2
+    kernel = np.clip(radius + 0.5 - np.hypot(rows, columns), 0.0, 1.0).astype(np.float32)
+    return kernel / kernel.sum()
+
+
+def write_dataset(out: Path, count: int, seed: int, texture_dirs: Sequence[Path], size: int = 640) -> None:
+    """Write `count` samples to `out/fg` and `out/alpha`; refuses folders that already hold images."""
+    if count < 1 or size < 32:
+        raise ValueError(f"need --count >= 1 and --size >= 32, got {count} and {size}")
+    fg_dir, alpha_dir = Path(out) / "fg", Path(out) / "alpha"
+    for folder in (fg_dir, alpha_dir):
+        if folder.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
+            raise DatasetError(f"{folder}: already holds images; choose an empty --out")
+        folder.mkdir(parents=True, exist_ok=True)
+    textures = TexturePool(texture_dirs)
+    for index in tqdm(range(count), desc="synthetic samples", unit="sample"):
+        fg, alpha = generate_sample(np.random.default_rng((seed, index)), size, textures)
+        name = f"{index:05d}.png"
+        if not (cv2.imwrite(str(fg_dir / name), cv2.cvtColor(fg, cv2.COLOR_RGB2BGR))
+                and cv2.imwrite(str(alpha_dir / name), alpha)):
+            raise OSError(f"{out}: could not write {name}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m alphanet.data.synthetic", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="output folder (gets fg/ and alpha/)")
+    parser.add_argument("--count", type=int, required=True, help="number of samples")
+    parser.add_argument("--seed", type=int, default=0, help="same seed, same files")
+    parser.add_argument("--textures", type=Path, nargs="+", default=list(DEFAULT_TEXTURE_DIRS),
+                        help="folders of photos to colour the objects with (default: the shared photos)")
+    parser.add_argument("--size", type=int, default=640, help="side of the square samples in pixels")
+    args = parser.parse_args(argv)
+    if args.count < 1 or args.size < 32:
+        parser.error(f"need --count >= 1 and --size >= 32, got {args.count} and {args.size}")
+    try:
+        write_dataset(args.out, args.count, args.seed, args.textures, args.size)
+    except DatasetError as error:
+        parser.exit(2, f"error: {error}\n")
+
+
+if __name__ == "__main__":
+    main()
