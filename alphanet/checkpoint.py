@@ -44,7 +44,7 @@ def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
 
 def save_weights(model: AlphaNet, config: AlphaNetConfig, path: Union[str, Path]) -> None:
     """Write `model`'s parameters and buffers in fp16 with its config."""
-    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    state = {k: (v.half() if v.is_floating_point() else v).cpu().contiguous() for k, v in model.state_dict().items()}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     torch.save({"format": WEIGHTS_FORMAT, "config": dataclasses.asdict(config), "state_dict": state}, path)
 

@@ -1,0 +1,347 @@
+"""Training, in the paper's three stages: `python -m alphanet.train {seg,matting,e2e} --data DIR --out RUN ...`.
+
+- seg: DeepLabV3+ alone, focal + dice loss on whole images resized to 496 x 496.
+- matting: the matting net alone on 320 x 320 crops with trimaps made from the ground truth; loss
+  0.5 x alpha L1 + 0.5 x composition L1 over the whole crop; Adam; He init; backbone BatchNorm frozen once its
+  statistics mean something (see --freeze-bn-after-steps).
+- e2e: both nets joined through the ED layer. The ED layer has no gradient, so the matting loss cannot reach the
+  segmentation net through it; only its value does: it weights the segmentation net's own focal + dice loss,
+  relative to its running mean, so the images whose trimaps hurt the matting most push the segmentation hardest.
+
+A run lives in one folder: `last.pt` (everything needed to resume exactly: weights, optimiser, position in the
+epoch, random seeds), `weights.pt` (compact fp16 AlphaNet weights after the last epoch, what export and serving
+load), `metrics.csv` (validation MSE, SAD, gradient, connectivity and IoU per epoch) and `preview_epochNNN.png`.
+Run the same command again to resume after an interruption. Uses CUDA when available.
+"""
+import argparse
+import csv
+import dataclasses
+import math
+import time
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+from tqdm import tqdm
+
+from .checkpoint import AlphaNetConfig, build_alphanet, read_weights, save_weights
+from .data.datasets import MattingDataset, SegmentationDataset
+from .data.readers import CompositionReader, ImageAlphaReader, ImageMaskReader
+from .losses import matting_loss, segmentation_loss
+from .model import AlphaNet, fuse
+from .validation import predict_validation_batch, save_preview, score_batch
+
+STAGES = ("seg", "matting", "e2e")
+METRIC_NAMES = ("mse", "sad", "gradient", "connectivity", "iou")
+
+
+# ---------------------------------------------------------------- data
+
+
+class SeededItems(Dataset):
+    """Wraps a dataset whose items draw from torch's global generator: item `(index, seed)` is drawn with the
+    generator seeded by `seed`, so an item no longer depends on which worker made it or what came before, and a
+    resumed epoch sees exactly the items an uninterrupted one would."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: Tuple[int, int]):
+        index, seed = key
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.dataset[index]
+
+
+class EpochBatches(Sampler):
+    """The batches of `(index, seed)` of one epoch: a permutation and item seeds drawn from (run seed, epoch), so
+    any epoch can be replayed, and the first `skip` batches left out when resuming mid-epoch."""
+
+    def __init__(self, size: int, batch_size: int, run_seed: int, epoch: int, skip: int = 0):
+        generator = torch.Generator().manual_seed(run_seed * 100_003 + epoch)
+        order = torch.randperm(size, generator=generator).tolist()
+        seeds = torch.randint(0, 2**62, (size,), generator=generator).tolist()
+        count = size // batch_size
+        self.batches = [[(order[i], seeds[i]) for i in range(b * batch_size, (b + 1) * batch_size)]
+                        for b in range(skip, count)]
+
+    def __iter__(self) -> Iterator[List[Tuple[int, int]]]:
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+def make_reader(layout: str, root: Path, backgrounds: List[Path]):
+    if layout == "composition":
+        return CompositionReader.from_root(root, backgrounds)
+    if layout == "image-alpha":
+        return ImageAlphaReader.from_root(root)
+    return ImageMaskReader.from_root(root)
+
+
+def make_dataset(args, root: Path, validation: bool) -> Dataset:
+    reader = make_reader(args.layout, root, args.backgrounds)
+    trimap_width = tuple(args.trimap_width)
+    if args.stage == "matting":
+        return MattingDataset(reader, crop_size=args.crop_size, trimap_width=trimap_width, validation=validation,
+                              seed=args.seed)
+    size = (args.image_size, args.image_size)
+    return SegmentationDataset(reader, size=size, trimap_width=trimap_width, validation=validation,
+                               seed=args.seed)
+
+
+# ---------------------------------------------------------------- model and losses
+
+
+def build_model(args) -> AlphaNet:
+    """A fresh AlphaNet, with the trained parts of earlier runs loaded (`--init`, `--init-seg`, `--init-matting`)."""
+    torch.manual_seed(args.seed)
+    config = AlphaNetConfig()
+    if args.init:
+        config = AlphaNetConfig(**read_weights(args.init)["config"])
+    model = build_alphanet(config)
+    for path, prefix in ((args.init, ""), (args.init_seg, "segmenter."), (args.init_matting, "matting_net.")):
+        if path:
+            state = {k: v.float() for k, v in read_weights(path)["state_dict"].items() if k.startswith(prefix)}
+            missing = [k for k in model.state_dict() if k.startswith(prefix) and k not in state]
+            if missing:
+                raise ValueError(f"{path} lacks {len(missing)} weights of {prefix or 'the model'}, e.g. {missing[0]}")
+            model.load_state_dict(state, strict=False)
+    return model
+
+
+def trained_part(model: AlphaNet, stage: str) -> nn.Module:
+    return {"seg": model.segmenter, "matting": model.matting_net, "e2e": model}[stage]
+
+
+def freeze_backbone_batchnorm(model: AlphaNet) -> None:
+    """Put the matting encoder's BatchNorm layers in eval mode with frozen affine parameters (the paper's
+    "fixing the BN layers of the backbone"); the caller re-applies it after every model.train()."""
+    for module in model.matting_net.encoder.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.eval()
+            module.weight.requires_grad_(False)
+            module.bias.requires_grad_(False)
+
+
+class E2ELoss:
+    """The matting loss of the whole pipeline, plus the segmentation net's focal + dice loss weighted by that
+    matting loss value relative to its running mean (the only way the value can reach it past the ED layer)."""
+
+    def __init__(self, momentum: float = 0.98):
+        self.momentum, self.running = momentum, None
+
+    def __call__(self, model: AlphaNet, batch: Dict[str, torch.Tensor]) -> torch.Tensor:
+        image = batch["image"]
+        logits = torch.cat([model.segmenter.net(x[None]) for x in image.unbind(0)])
+        with torch.no_grad():
+            trimap = model.ed_layer(torch.sigmoid(logits))
+        alpha = fuse(model.matte(image, trimap), trimap)
+        matting = matting_loss(alpha, batch["alpha"], image, batch["fg"], batch["bg"], batch["has_fg_bg"])
+        value = matting.detach()
+        self.running = value if self.running is None else self.momentum * self.running + (1 - self.momentum) * value
+        return matting + (value / self.running.clamp_min(1e-6)) * segmentation_loss(logits, batch["mask"])
+
+
+def stage_loss(stage: str, model: AlphaNet, batch: Dict[str, torch.Tensor], e2e_loss: E2ELoss) -> torch.Tensor:
+    if stage == "seg":
+        return segmentation_loss(model.segmenter.net(batch["image"]), batch["mask"])
+    if stage == "matting":
+        alpha = model.matting_net(batch["image"], batch["trimap"])
+        return matting_loss(alpha, batch["alpha"], batch["image"], batch["fg"], batch["bg"], batch["has_fg_bg"])
+    return e2e_loss(model, batch)
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+@dataclasses.dataclass
+class Position:
+    epoch: int = 0  # the epoch in progress
+    batch: int = 0  # batches of it already done
+    step: int = 0  # optimiser steps in all
+
+
+def save_checkpoint(path: Path, model, optimizer, scheduler, position: Position, e2e_loss: E2ELoss) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "position": dataclasses.asdict(position),
+                "e2e_running": e2e_loss.running, "torch_rng": torch.get_rng_state()}, tmp)
+    tmp.replace(path)  # atomic: an interruption never leaves a half-written checkpoint
+
+
+def load_checkpoint(path: Path, model, optimizer, scheduler, e2e_loss: E2ELoss) -> Position:
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    e2e_loss.running = state["e2e_running"]
+    torch.set_rng_state(state["torch_rng"])
+    return Position(**state["position"])
+
+
+# ---------------------------------------------------------------- loop
+
+
+def to_device(batch: Dict[str, torch.Tensor], device: torch.device) -> Dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True, memory_format=torch.channels_last) if v.dim() == 4
+            else v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def set_train_mode(model: AlphaNet, args, position: Position) -> None:
+    model.train()
+    if args.stage != "seg" and position.step >= args.freeze_bn_after_steps:
+        freeze_backbone_batchnorm(model)
+
+
+def validate(model: AlphaNet, args, loader: DataLoader, device, out: Path, epoch: int) -> Dict[str, float]:
+    model.eval()
+    rows, shown = [], ([], [], [])
+    for batch in loader:
+        batch = to_device(batch, device)
+        alpha, trimap = predict_validation_batch(model, args.stage, batch)
+        cpu_batch = {k: v.cpu() for k, v in batch.items()}
+        rows += score_batch(alpha.cpu(), cpu_batch)
+        for i in range(min(args.preview_count - len(shown[0]), alpha.shape[0])):
+            shown[0].append(cpu_batch["image"][i].permute(1, 2, 0).numpy())
+            shown[1].append(trimap[i, 0].cpu().numpy())
+            shown[2].append(alpha[i, 0].cpu().numpy())
+    save_preview(out / f"preview_epoch{epoch:03d}.png", *shown)
+    return {name: float(np.mean([r[name] for r in rows])) for name in METRIC_NAMES}
+
+
+def append_csv(path: Path, row: Dict[str, float]) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def train(args) -> Path:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    # channels-last lets oneDNN / cuDNN pick their fastest convolution kernels
+    model = build_model(args).to(device, memory_format=torch.channels_last)
+    params = [p for p in trained_part(model, args.stage).parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=args.lr)
+    train_set = SeededItems(make_dataset(args, args.data, validation=False))
+    steps_per_epoch = len(train_set) // args.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"{args.data} has {len(train_set)} items, fewer than one batch of {args.batch_size}")
+    total_steps = steps_per_epoch * args.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(  # cosine decay to 5% over the planned run
+        optimizer, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
+    e2e_loss = E2ELoss()
+    position = Position()
+    checkpoint = out / "last.pt"
+    if checkpoint.exists() and not args.restart:
+        position = load_checkpoint(checkpoint, model, optimizer, scheduler, e2e_loss)
+        print(f"resuming {checkpoint} at epoch {position.epoch}, batch {position.batch}, step {position.step}")
+    val_loader = None
+    if args.val_data:
+        val_set = make_dataset(args, args.val_data, validation=True)
+        val_loader = DataLoader(val_set, batch_size=args.batch_size, num_workers=args.workers)
+    stop_at = position.step + args.max_steps if args.max_steps else None
+
+    while position.epoch < args.epochs:
+        batches = EpochBatches(len(train_set), args.batch_size, args.seed, position.epoch, skip=position.batch)
+        loader = DataLoader(train_set, batch_sampler=batches, num_workers=args.workers,
+                            persistent_workers=False, pin_memory=device.type == "cuda")
+        set_train_mode(model, args, position)
+        progress = tqdm(loader, total=len(batches), desc=f"{args.stage} epoch {position.epoch + 1}/{args.epochs}",
+                        dynamic_ncols=True, disable=args.quiet)
+        started, seen = time.perf_counter(), 0
+        for batch in progress:
+            batch = to_device(batch, device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+                loss = stage_loss(args.stage, model, batch, e2e_loss).float()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            position.batch += 1
+            position.step += 1
+            seen += batch["image"].shape[0]
+            progress.set_postfix(loss=f"{loss.item():.4f}", img_s=f"{seen / (time.perf_counter() - started):.2f}")
+            if position.step == args.freeze_bn_after_steps:
+                set_train_mode(model, args, position)
+            if position.step % args.save_every == 0:
+                save_checkpoint(checkpoint, model, optimizer, scheduler, position, e2e_loss)
+            if stop_at is not None and position.step >= stop_at:
+                save_checkpoint(checkpoint, model, optimizer, scheduler, position, e2e_loss)
+                return out
+        row = {"epoch": position.epoch + 1, "step": position.step, "train_loss": loss.item()}
+        if val_loader is not None:
+            row.update(validate(model, args, val_loader, device, out, position.epoch + 1))
+        append_csv(out / "metrics.csv", row)
+        print(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        position.epoch, position.batch = position.epoch + 1, 0
+        save_checkpoint(checkpoint, model, optimizer, scheduler, position, e2e_loss)
+        save_weights(model, AlphaNetConfig(**_config_of(model)), out / "weights.pt")
+    return out
+
+
+def _config_of(model: AlphaNet) -> dict:
+    return {"seg_input_size": model.segmenter.input_size, "erode_fraction": model.ed_layer.erode_fraction,
+            "dilate_fraction": model.ed_layer.dilate_fraction, "max_side": model.max_side}
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=STAGES)
+    parser.add_argument("--data", type=Path, required=True, help="training data root")
+    parser.add_argument("--val-data", type=Path, help="validation data root (same layout)")
+    parser.add_argument("--layout", choices=("composition", "image-alpha", "image-mask"), default="composition",
+                        help="composition: fg/ + alpha/ composited on --backgrounds; image-alpha: image/ + alpha/; "
+                             "image-mask: image/ + mask/ (segmentation only)")
+    parser.add_argument("--backgrounds", type=Path, nargs="*", default=[], help="background folders (composition)")
+    parser.add_argument("--out", type=Path, required=True, help="run folder (resumed when it has last.pt)")
+    parser.add_argument("--init", help="AlphaNet weights to start from (all parts)")
+    parser.add_argument("--init-seg", help="AlphaNet weights whose segmenter to start from (e2e)")
+    parser.add_argument("--init-matting", help="AlphaNet weights whose matting net to start from (e2e)")
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--max-steps", type=int, help="stop (with a checkpoint) after this many steps this call")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--crop-size", type=int, default=320, help="matting crops")
+    parser.add_argument("--image-size", type=int, default=496, help="seg and e2e images")
+    parser.add_argument("--trimap-width", type=int, nargs=2, default=(4, 40), metavar=("MIN", "MAX"),
+                        help="training trimap band width on each side, pixels")
+    parser.add_argument("--freeze-bn-after-steps", type=int, default=500,
+                        help="freeze the matting encoder's BatchNorm from this step on: with no ImageNet weights "
+                             "here its statistics must first be learnt")
+    parser.add_argument("--save-every", type=int, default=50, help="steps between checkpoints")
+    parser.add_argument("--workers", type=int, default=1, help="data loader processes")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
+                        help="bf16 autocast (weights stay fp32): 2-3x faster on CPUs with AVX512-BF16 and on GPUs")
+    parser.add_argument("--preview-count", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--restart", action="store_true", help="ignore an existing last.pt")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.stage != "seg" and args.layout == "image-mask":
+        parser.error("image-mask data has no alpha: it can only train the seg stage")
+    if args.stage == "e2e" and not (args.init or (args.init_seg and args.init_matting)):
+        print("warning: e2e without --init or --init-seg/--init-matting starts from random weights")
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    train(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
