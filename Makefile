@@ -1,0 +1,38 @@
+# Entry points for a fresh machine: `make serve` (set up, build the archive, serve), `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+MAR := model_store/alphanet.mar
+SCRIPTED := model_store/alphanet.pt
+
+.PHONY: install mar serve test clean
+
+install: $(INSTALLED)
+
+# The stamp makes `install` idempotent: pip runs again only when a requirements file changes.
+$(INSTALLED): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -r requirements.txt -r requirements-dev.txt
+	$(BIN)/pip install --no-deps -e .
+	touch $@
+
+mar: $(MAR)
+
+# The archive holds the scripted model, the handler and its model-config.yaml; the handler imports
+# alphanet.imageio from the installed package.
+$(MAR): $(INSTALLED) handlers/alphanet_handler.py config/model-config.yaml $(wildcard alphanet/*.py alphanet/weights/*)
+	$(BIN)/python -m alphanet.export --out $(SCRIPTED)
+	$(BIN)/torch-model-archiver --force --model-name alphanet --version 1.0 --export-path model_store \
+		--serialized-file $(SCRIPTED) --handler handlers/alphanet_handler.py \
+		--config-file config/model-config.yaml
+
+serve: install mar
+	$(BIN)/python -m alphanet.launch_torchserve --config config/config.properties
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -f $(MAR) $(SCRIPTED)
+	rm -rf logs .pytest_cache

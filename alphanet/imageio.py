@@ -1,0 +1,229 @@
+"""Decoding uploaded photos and encoding AlphaNet's answers: all the I/O around the scripted model.
+
+Shared by the TorchServe handler and the Triton model, so it imports no serving framework. Anything wrong with
+a request raises `BadRequest`, which carries the HTTP status and a JSON body naming the problem.
+
+Decoding gives what a viewer displays: EXIF orientation applied, the first frame of an animation, palette,
+grey, CMYK and 16-bit images as 8-bit RGB, and transparent images flattened over white (their hidden colours
+under transparent pixels are often garbage, and white is what a shop page shows behind them).
+"""
+import io
+import json
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Optional
+
+import numpy as np
+import torch
+from PIL import Image, ImageColor, ImageOps, UnidentifiedImageError
+from pymatting import estimate_foreground_ml
+
+from .model import DEFAULT_MAX_SIDE
+from .resize import resize_bilinear
+
+DEFAULT_MAX_PIXELS = 25_000_000  # a 24 MP camera photo (6000 x 4000) fits
+OUTPUT_MODES = ("cutout", "alpha", "composite", "trimap")
+COMPOSITE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg"}
+# zlib level 1 encodes a 1500 px RGBA cutout about 4x faster than Pillow's default 6 (120 vs 475 ms here) for
+# a file about 20 % larger: encoding is part of every request's latency, bytes are cheap.
+PNG_COMPRESS_LEVEL = 1
+JPEG_QUALITY = 90
+# The model computes alpha at most this long side and resizes it up; colours are estimated at the same size.
+FOREGROUND_MAX_SIDE = DEFAULT_MAX_SIDE
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # "I" (32-bit) holds 16-bit PNG/TIFF data
+_TRANSPARENT_MODES = ("RGBA", "LA")
+_OPAQUE_MODES = ("1", "L", "P", "RGB", "CMYK")
+_EIGHT_BIT_MODES = _OPAQUE_MODES + _TRANSPARENT_MODES
+
+
+class BadRequest(Exception):
+    """A request that cannot be answered: `status` is the HTTP status, `kind` a stable name for the problem."""
+
+    def __init__(self, status: int, kind: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+
+    @property
+    def phrase(self) -> str:
+        return HTTPStatus(self.status).phrase
+
+    def json_body(self) -> bytes:
+        """The answer's body, in the shape of TorchServe's own errors so clients parse one format."""
+        return json.dumps({"code": self.status, "type": self.kind, "message": self.message}).encode()
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What the client asked to get back."""
+    mode: str = "cutout"
+    background: tuple = (255, 255, 255)
+    file_format: str = "png"
+
+
+@dataclass(frozen=True)
+class DecodedRequest:
+    image: np.ndarray  # uint8 (H, W, 3) RGB as displayed
+    trimap: Optional[np.ndarray]  # uint8 (H, W): 0 background, 255 foreground, anything else unknown
+    options: OutputOptions
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    content_type: str
+
+
+def decode_request(image: Optional[bytes], trimap: Optional[bytes], output: Optional[str], bg: Optional[str],
+                   file_format: Optional[str], max_pixels: int) -> DecodedRequest:
+    """The raw parts of a request -> checked, decoded inputs for the model; `BadRequest` for any problem.
+    Options are parsed first: they are cheap, and a typo should not wait for a big photo to decode."""
+    options = parse_output_options(output, bg, file_format)
+    rgb = decode_image(image, max_pixels)
+    mask = None if trimap is None else decode_trimap(trimap, rgb.shape[:2], max_pixels)
+    return DecodedRequest(rgb, mask, options)
+
+
+def decode_image(data: Optional[bytes], max_pixels: int) -> np.ndarray:
+    """Image file bytes -> uint8 (H, W, 3) RGB as displayed."""
+    image = _open(data, "image", max_pixels)
+    if image.mode in _SIXTEEN_BIT_MODES:
+        grey = np.rint(np.clip(np.asarray(image), 0, 65535) / 257).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode in _TRANSPARENT_MODES or (image.mode == "P" and "transparency" in image.info):
+        white = Image.new("RGBA", image.size, "white")
+        return np.array(Image.alpha_composite(white, image.convert("RGBA")).convert("RGB"))
+    if image.mode in _OPAQUE_MODES:
+        return np.array(image.convert("RGB"))
+    raise BadRequest(422, "unsupported_mode", f"the image's pixel mode {image.mode!r} is not supported; send "
+                                              "8-bit or 16-bit grey, RGB, RGBA, palette or CMYK")
+
+
+def decode_trimap(data: bytes, size: tuple, max_pixels: int) -> np.ndarray:
+    """Trimap file bytes -> uint8 (H, W) grey; it must be an 8-bit image of `size` (height, width) as displayed."""
+    image = _open(data, "trimap", max_pixels)
+    if image.mode not in _EIGHT_BIT_MODES:
+        raise BadRequest(422, "unsupported_mode",
+                         f"the trimap's pixel mode {image.mode!r} is not supported; send an 8-bit grey image")
+    if (image.height, image.width) != tuple(size):
+        raise BadRequest(422, "trimap_size", f"the trimap is {image.width}x{image.height} but the image is "
+                                             f"{size[1]}x{size[0]} (width x height, as displayed)")
+    return np.array(image.convert("L"))
+
+
+def _open(data: Optional[bytes], what: str, max_pixels: int) -> Image.Image:
+    """Fully decode `data` (so truncated files fail here) with EXIF orientation applied."""
+    if data is None:
+        raise BadRequest(400, "missing_image", f"no {what}: send it as the body or as the multipart part "
+                                               f"named '{what}'")
+    if not isinstance(data, (bytes, bytearray)):  # the server decoded a JSON or text body
+        raise BadRequest(400, "not_an_image", f"the {what} must be image file bytes, not JSON or text: send "
+                                              "Content-Type application/octet-stream or image/*")
+    if not data:
+        raise BadRequest(400, "empty_body", f"the {what} is empty")
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise BadRequest(400, "not_an_image", f"the {what} is not an image file Pillow can read "
+                                              "(JPEG, PNG, WebP, GIF, TIFF, BMP, ...)") from None
+    except Image.DecompressionBombError:  # Pillow's own limit, above ours when ours is set as it should be
+        raise _too_many_pixels(what, max_pixels) from None
+    if image.width * image.height > max_pixels:
+        raise _too_many_pixels(what, max_pixels)
+    try:
+        image.load()
+        return ImageOps.exif_transpose(image)
+    except Exception as error:  # Pillow's decoders raise OSError, SyntaxError, struct.error... on corrupt data
+        raise BadRequest(400, "undecodable_image", f"the {what} could not be decoded: {error}") from None
+
+
+def _too_many_pixels(what: str, max_pixels: int) -> BadRequest:
+    return BadRequest(422, "too_many_pixels", f"the {what} has more than {max_pixels} pixels, the limit")
+
+
+def parse_output_options(output: Optional[str], bg: Optional[str], file_format: Optional[str]) -> OutputOptions:
+    """Query values (None where absent) -> OutputOptions. `bg` and `format` belong to the composite only:
+    elsewhere they would be silently ignored, so they are refused."""
+    mode = output or "cutout"
+    if mode not in OUTPUT_MODES:
+        raise BadRequest(400, "unknown_output", f"output={mode!r} is not one of {', '.join(OUTPUT_MODES)}")
+    if mode != "composite" and (bg is not None or file_format is not None):
+        raise BadRequest(400, "option_not_applicable", "bg= and format= apply to output=composite only")
+    file_format = (file_format or "png").lower()
+    if file_format not in COMPOSITE_FORMATS:
+        raise BadRequest(400, "unknown_format", f"format={file_format!r} is not one of png, jpeg")
+    return OutputOptions(mode, parse_color(bg or "white"), file_format)
+
+
+def parse_color(value: str) -> tuple:
+    """'#RRGGBB', 'RRGGBB' (a '#' must be written %23 in a URL) or a CSS colour name -> (r, g, b)."""
+    spec = f"#{value}" if len(value) in (3, 6) and all(c in "0123456789abcdefABCDEF" for c in value) else value
+    try:
+        color = ImageColor.getrgb(spec)
+    except ValueError:
+        color = None
+    if color is None or len(color) != 3:
+        raise BadRequest(400, "bad_color", f"bg={value!r} is not a colour: use #RRGGBB or a name such as white")
+    return color
+
+
+def encode_answer(request: DecodedRequest, alpha: np.ndarray, trimap: np.ndarray) -> Answer:
+    """The model's float32 (H, W) alpha and trimap -> the encoded image the client asked for."""
+    options = request.options
+    if options.mode == "alpha":
+        return _encode(to_uint8(alpha), "png")
+    if options.mode == "trimap":
+        return _encode(to_uint8(trimap), "png")  # 0, 128, 255
+    foreground = decontaminated_foreground(request.image, alpha)
+    if options.mode == "cutout":
+        return _encode(cutout_rgba(foreground, alpha), "png")
+    background = np.asarray(options.background, dtype=np.float32) / 255.0
+    composite = foreground * alpha[:, :, None] + background * (1.0 - alpha[:, :, None])
+    return _encode(to_uint8(composite), options.file_format)
+
+
+def to_uint8(values: np.ndarray) -> np.ndarray:
+    """Floats in [0, 1] -> uint8 in [0, 255], rounded (0.5 -> 128)."""
+    return (np.clip(values, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def cutout_rgba(foreground: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Float RGB foreground and alpha -> uint8 (H, W, 4); fully transparent pixels are black, which hides
+    whatever was behind and compresses better."""
+    rgba = to_uint8(np.dstack([foreground, alpha]))
+    rgba[rgba[:, :, 3] == 0, :3] = 0
+    return rgba
+
+
+def decontaminated_foreground(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """uint8 RGB and its alpha -> float32 (H, W, 3) foreground colours in [0, 1] without the background's colour
+    bleeding into soft edges (pymatting's multilevel estimate, about 0.35 s at 1500 px on one core).
+
+    Above FOREGROUND_MAX_SIDE the estimate runs at that size (alpha has no finer detail) and only its
+    correction to the photo is scaled up, so the photo's own full-resolution texture is kept."""
+    rgb = image.astype(np.float32) / 255.0
+    height, width = alpha.shape
+    if max(height, width) <= FOREGROUND_MAX_SIDE:
+        return estimate_foreground_ml(rgb, alpha)
+    scale = FOREGROUND_MAX_SIDE / max(height, width)
+    small_size = [max(1, round(height * scale)), max(1, round(width * scale))]
+    small_rgb, small_alpha = (_resize(x, small_size) for x in (rgb, alpha[:, :, None]))
+    correction = estimate_foreground_ml(small_rgb, small_alpha[:, :, 0]) - small_rgb
+    return np.clip(rgb + _resize(correction, [height, width]), 0.0, 1.0)
+
+
+def _resize(pixels: np.ndarray, size: list) -> np.ndarray:
+    """float32 (H, W, C) -> (size[0], size[1], C) with the graph's own resizing (antialiased when shrinking)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None]
+    return resize_bilinear(tensor, size)[0].permute(1, 2, 0).contiguous().numpy()
+
+
+def _encode(pixels: np.ndarray, file_format: str) -> Answer:
+    buffer = io.BytesIO()
+    if file_format == "png":
+        Image.fromarray(pixels).save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL)
+    else:
+        Image.fromarray(pixels).save(buffer, "JPEG", quality=JPEG_QUALITY)
+    return Answer(buffer.getvalue(), COMPOSITE_FORMATS[file_format])

@@ -1,0 +1,98 @@
+"""Run TorchServe in the foreground and leave nothing behind: `python -m alphanet.launch_torchserve [--config F]`.
+
+`torchserve --foreground` is only a launcher for a Java frontend and its Python workers; killing it alone
+orphans them. So it runs in a process group of its own, and Ctrl-C or SIGTERM (docker stop) ends the whole
+group. Its temporary files go to a private directory, so several instances on one machine don't collide: the
+pid file follows TMPDIR, while the workers' sockets (/tmp/.ts.sock.9000...) and unpacked archives follow TEMP.
+"""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+import psutil
+
+STOP_GRACE_S = 15  # the group exits about 4.5 s after SIGTERM
+# The console script installed beside this interpreter, so a bare `.venv/bin/python -m ...` finds it.
+TORCHSERVE = str(Path(sys.executable).parent / "torchserve")
+
+
+def start_torchserve(config: Path, cwd: Path, tmpdir: Path, env: Optional[dict] = None,
+                     log=None) -> subprocess.Popen:
+    """Start `torchserve --foreground` with `config` in a new process group, its pid file in `tmpdir`;
+    `log` (a file) takes its output."""
+    env = dict(os.environ if env is None else env, TMPDIR=str(tmpdir), TEMP=str(tmpdir))
+    command = [TORCHSERVE, "--foreground", "--ts-config", str(config), "--no-config-snapshots"]
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
+                            start_new_session=True)
+
+
+def stop_torchserve(process: subprocess.Popen) -> None:
+    """SIGTERM the whole group; SIGKILL what is left of it after STOP_GRACE_S."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        if _group_ended(process, STOP_GRACE_S):
+            break
+    process.wait()
+
+
+def _group_ended(process: subprocess.Popen, timeout_s: float) -> bool:
+    """Whether every process of the group is gone within `timeout_s`. Zombies don't count: the JVM, orphaned
+    when the launcher dies first, is reaped by init (or never, when we are PID 1 in a container)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        process.poll()  # reap our own child
+        if not _live_members(process.pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _live_members(pgid: int) -> list:
+    members = []
+    for candidate in psutil.process_iter():
+        try:
+            if os.getpgid(candidate.pid) == pgid and candidate.status() != psutil.STATUS_ZOMBIE:
+                members.append(candidate)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return members
+
+
+class _StopSignal(Exception):
+    """Raised by the signal handler, so the stopping happens in the main flow and not inside a handler that
+    interrupted process.wait() (which holds the lock that reaping the child needs)."""
+
+
+def _raise_stop(signum, frame):
+    raise _StopSignal(signum)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="config/config.properties", help="TorchServe config.properties")
+    args = parser.parse_args()
+    signal.signal(signal.SIGINT, _raise_stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    with tempfile.TemporaryDirectory(prefix="torchserve-") as tmpdir:
+        process = start_torchserve(Path(args.config).resolve(), Path.cwd(), Path(tmpdir))
+        try:
+            exit_code = process.wait()
+        except _StopSignal as stop:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            stop_torchserve(process)
+            exit_code = 128 + stop.args[0]
+    sys.exit(exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""TorchServe handlers; each file is packed into a model archive with torch-model-archiver --handler."""

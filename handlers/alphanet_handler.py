@@ -1,0 +1,95 @@
+"""TorchServe handler for AlphaNet: decode the upload, run the scripted model, encode the answer.
+
+All pixel work lives in the TorchScript file; all decoding and encoding in `alphanet.imageio` (shared with
+Triton). This file only speaks TorchServe: where the request's parts are, thread counts, per-request status.
+
+Each request in a batch is answered on its own: a bad one gets its 4xx JSON answer through the per-request
+status (`context.set_response_status`) while the others get their images. Raising PredictionException would
+fail the whole batch, and TorchServe would wrap our JSON inside its own error's "message" string.
+"""
+import logging
+import os
+
+import numba
+import torch
+from PIL import Image
+from ts.torch_handler.base_handler import BaseHandler
+
+from alphanet.imageio import DEFAULT_MAX_PIXELS, BadRequest, decode_request, encode_answer
+
+logger = logging.getLogger(__name__)
+
+
+class AlphaNetHandler(BaseHandler):
+
+    def initialize(self, context):
+        """Threads and limits first (torch's inter-op pool can only be sized before it is used), then the
+        model, from the archive's serialized file (BaseHandler loads it with torch.jit.load)."""
+        settings = context.model_yaml_config.get("handler", {})
+        workers = int(context.model_yaml_config.get("minWorkers", 1))
+        threads = int(os.environ.get("ALPHANET_THREADS", settings.get("threads", 0)))
+        threads = threads or max(1, (os.cpu_count() or 1) // workers)  # workers x threads = cores
+        torch.set_num_threads(threads)
+        torch.set_num_interop_threads(threads)
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # pymatting's parallel loops
+        self.max_pixels = int(os.environ.get("ALPHANET_MAX_PIXELS", settings.get("max_pixels", DEFAULT_MAX_PIXELS)))
+        Image.MAX_IMAGE_PIXELS = self.max_pixels  # Pillow's own bomb check then agrees with ours
+        super().initialize(context)
+        logger.info("AlphaNet handler: %d thread(s) per worker, at most %d pixels", threads, self.max_pixels)
+
+    def preprocess(self, data):
+        """Each request -> a DecodedRequest, or the BadRequest that answers it. The image is the multipart
+        `image` part or the whole body; see _option for where the output options come from."""
+        requests = []
+        for idx, request in enumerate(data):
+            headers = {name.lower(): value for name, value in self.context.get_all_request_header(idx).items()}
+            try:
+                requests.append(decode_request(
+                    image=request.get("image", request.get("body")),
+                    trimap=request.get("trimap"),
+                    output=_option("output", request, headers),
+                    bg=_option("bg", request, headers),
+                    file_format=_option("format", request, headers),
+                    max_pixels=self.max_pixels))
+            except BadRequest as bad_request:
+                requests.append(bad_request)
+        return requests
+
+    def inference(self, requests):
+        """One model call per image (photos differ in size, so a batch cannot be one tensor)."""
+        results = []
+        with torch.inference_mode():
+            for request in requests:
+                if isinstance(request, BadRequest):
+                    results.append(request)
+                    continue
+                trimap = None if request.trimap is None else torch.from_numpy(request.trimap)
+                alpha, predicted_trimap = self.model(torch.from_numpy(request.image), trimap)
+                results.append((request, alpha.numpy(), predicted_trimap.numpy()))
+        return results
+
+    def postprocess(self, results):
+        bodies = []
+        for idx, result in enumerate(results):
+            if isinstance(result, BadRequest):
+                logger.info("bad request: %s", result.message)
+                self.context.set_response_status(result.status, result.phrase, idx)
+                self.context.set_response_content_type(idx, "application/json")
+                bodies.append(result.json_body())
+            else:
+                answer = encode_answer(*result)
+                self.context.set_response_content_type(idx, answer.content_type)
+                bodies.append(answer.body)
+        return bodies
+
+
+def _option(name, request, headers):
+    """Option `name` from a query parameter or multipart form field (TorchServe hands both over as request
+    fields, as bytes), else from the header X-<name>; None when neither is there. TorchServe 0.12 drops the
+    query string of /predictions/ URLs (it keeps it for /invocations), so headers are the way there."""
+    value = request.get(name)
+    if value is None:
+        return headers.get(f"x-{name}")
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", errors="replace")
+    return str(value)  # a form field the server decoded as text or JSON
