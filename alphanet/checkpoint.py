@@ -15,13 +15,17 @@ import torch
 
 from .deeplab import DeepLabV3Plus
 from .ed_layer import EDLayer
+from .convert_selfie import load_selfie_net
 from .matting_net import MattingNet
 from .model import DEFAULT_MAX_SIDE, AlphaNet
-from .segmenter import DeepLabSegmenter
+from .segmenter import DeepLabSegmenter, SelfieSegmenter
 
 WEIGHTS_FORMAT = "alphanet-weights/1"
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "alphanet_default.pt"
 RANDOM_INIT_SEED = 0
+SEGMENTERS = ("deeplab", "selfie")
+SELFIE_WEIGHTS = (DEFAULT_WEIGHTS.parent / "selfie_segmentation.pt",
+                  DEFAULT_WEIGHTS.parent / "selfie_segmentation_landscape.pt")
 
 
 @dataclass
@@ -34,10 +38,14 @@ class AlphaNetConfig:
 
 
 def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
-    """A freshly initialised AlphaNet (He init) for `config`."""
-    if config.segmenter != "deeplab":
-        raise ValueError(f"unknown segmenter {config.segmenter!r}; expected 'deeplab'")
-    segmenter = DeepLabSegmenter(DeepLabV3Plus(), config.seg_input_size)
+    """AlphaNet for `config`: the matting net (and a DeepLab segmenter) freshly initialised (He init); a selfie
+    segmenter comes with its converted weights."""
+    if config.segmenter not in SEGMENTERS:
+        raise ValueError(f"unknown segmenter {config.segmenter!r}; expected one of {SEGMENTERS}")
+    if config.segmenter == "deeplab":
+        segmenter: torch.nn.Module = DeepLabSegmenter(DeepLabV3Plus(), config.seg_input_size)
+    else:
+        segmenter = SelfieSegmenter(*(load_selfie_net(path) for path in SELFIE_WEIGHTS))
     ed_layer = EDLayer(config.erode_fraction, config.dilate_fraction)
     return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side)
 
@@ -68,5 +76,10 @@ def load_alphanet(path: Optional[Union[str, Path]] = None, **overrides) -> Alpha
     blob = read_weights(path if path is not None else DEFAULT_WEIGHTS)
     config = dataclasses.replace(AlphaNetConfig(**blob["config"]), **overrides)
     model = build_alphanet(config)
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()})
+    state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+    if config.segmenter != blob["config"]["segmenter"]:
+        # Another segmenter than the file's: keep the file's matting net, the new segmenter's own weights.
+        state = {k: v for k, v in state.items() if not k.startswith("segmenter.")}
+        state.update({k: v for k, v in model.state_dict().items() if k.startswith("segmenter.")})
+    model.load_state_dict(state)
     return model.eval()

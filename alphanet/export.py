@@ -38,11 +38,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="AlphaNet weights file (default: the project's default weights)")
     parser.add_argument("--out", default="model_store/alphanet.pt", help="where to write the TorchScript file")
+    parser.add_argument("--segmenter", choices=("deeplab", "selfie"),
+                        help="segmentation stage: the paper's DeepLabV3+ (trainable) or the converted MediaPipe "
+                             "person segmenter (frozen); default: the weights file's")
     parser.add_argument("--erode-fraction", type=float, help="override the ED layer's erosion fraction")
     parser.add_argument("--dilate-fraction", type=float, help="override the ED layer's dilation fraction")
     parser.add_argument("--max-side", type=int, help="override the long-side cap in pixels")
     args = parser.parse_args()
-    overrides = {name: value for name, value in (("erode_fraction", args.erode_fraction),
+    overrides = {name: value for name, value in (("segmenter", args.segmenter),
+                                                  ("erode_fraction", args.erode_fraction),
                                                   ("dilate_fraction", args.dilate_fraction),
                                                   ("max_side", args.max_side)) if value is not None}
     start = time.perf_counter()

@@ -31,3 +31,34 @@ class DeepLabSegmenter(nn.Module):
         logits = self.net(resize_bilinear(rgb, size))
         # Upsample logits, not probabilities: the 0.5 contour then follows the network's own interpolation.
         return torch.sigmoid(F.interpolate(logits, size=rgb.shape[2:], mode="bilinear", align_corners=False))
+
+
+class SelfieSegmenter(nn.Module):
+    """MediaPipe's person segmenter (converted, frozen). `(1, 3, H, W)` RGB in [0, 1] -> `(1, 1, H, W)` person
+    probability.
+
+    The two converted networks take fixed sizes: 256 x 256 (square) and 144 x 256 (landscape, h x w). Each image
+    goes to the one whose aspect is nearer its own (split at the geometric mean of the two aspects, 4:3), and is
+    letterboxed into it: scaled to fit, aspect kept, zero-padded around. Stretching instead would make people
+    wider or thinner than the networks ever saw; letterboxing only costs resolution on the short side, and a
+    portrait catalog photo (2:3) still gets 256 px of height.
+    """
+
+    def __init__(self, square_net: nn.Module, landscape_net: nn.Module):
+        super().__init__()
+        self.square_net = square_net
+        self.landscape_net = landscape_net
+        self.landscape_from_aspect = (256.0 / 144.0) ** 0.5
+
+    def forward(self, rgb: Tensor) -> Tensor:
+        height, width = rgb.shape[2], rgb.shape[3]
+        landscape = width / height >= self.landscape_from_aspect
+        net_height, net_width = (144, 256) if landscape else (256, 256)
+        scale = min(net_height / height, net_width / width)
+        inner = [max(1, min(net_height, int(round(height * scale)))), max(1, min(net_width, int(round(width * scale))))]
+        top, left = (net_height - inner[0]) // 2, (net_width - inner[1]) // 2
+        boxed = F.pad(resize_bilinear(rgb, inner),
+                      [left, net_width - inner[1] - left, top, net_height - inner[0] - top])
+        probability = self.landscape_net(boxed) if landscape else self.square_net(boxed)
+        probability = probability[:, :, top:top + inner[0], left:left + inner[1]]
+        return F.interpolate(probability, size=[height, width], mode="bilinear", align_corners=False)

@@ -1,0 +1,73 @@
+"""The segmentation stage as an export-time choice: DeepLabV3+ or the converted selfie segmenter (issue 7)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from alphanet.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet, save_weights
+from alphanet.export import script_alphanet
+from alphanet.segmenter import SelfieSegmenter
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+class RecordingNet(torch.nn.Module):
+    """A stand-in network of a fixed input size that records what it was given and finds 'people' where the
+    input is bright: enough to check the letterboxing geometry exactly."""
+
+    def __init__(self, height: int, width: int):
+        super().__init__()
+        self.size, self.seen = (height, width), []
+
+    def forward(self, x):
+        assert tuple(x.shape[2:]) == self.size
+        self.seen.append(x)
+        return (x.mean(dim=1, keepdim=True) > 0.5).float()
+
+
+@pytest.mark.parametrize("height,width,landscape", [(600, 400, False), (400, 400, False), (400, 600, True),
+                                                    (300, 1000, True), (1, 1, False)])
+def test_selfie_letterboxes_into_the_network_of_the_nearer_aspect(height, width, landscape):
+    square, wide = RecordingNet(256, 256), RecordingNet(144, 256)
+    segmenter = SelfieSegmenter(square, wide)
+    rgb = torch.zeros(1, 3, height, width)
+    rgb[:, :, : height // 2 + 1] = 1.0  # top half bright
+    probability = segmenter(rgb)
+    assert probability.shape == (1, 1, height, width)
+    used, unused = (wide, square) if landscape else (square, wide)
+    assert len(used.seen) == 1 and not unused.seen
+    boxed = used.seen[0]
+    # aspect kept: the non-zero content spans the image's aspect within a pixel
+    rows = torch.nonzero(boxed[0].abs().sum(0).sum(1) > 0).flatten()
+    assert rows.numel() > 0
+    if height > 1:  # the bright top half comes back as the top half
+        assert probability[0, 0, : height // 4].min() > 0.5 and probability[0, 0, -(height // 4):].max() < 0.5
+
+
+def test_exported_selfie_stage_matches_eager_and_finds_the_person():
+    eager = load_alphanet(segmenter="selfie")
+    scripted = script_alphanet(eager)
+    image = torch.from_numpy(np.array(Image.open(SHARED / "data" / "photos" / "astronaut.png").convert("RGB")))
+    with torch.no_grad():
+        eager_alpha, eager_trimap = eager(image)
+        scripted_alpha, scripted_trimap = scripted(image)
+    assert (eager_alpha - scripted_alpha).abs().max() <= 1e-4
+    assert torch.equal(eager_trimap, scripted_trimap)
+    # a portrait: a large part of the photo is person, the top-left corner (wall) is not
+    assert (eager_trimap == 1).float().mean() > 0.2
+    assert eager_trimap[:40, :40].max() == 0
+
+
+def test_switching_segmenter_keeps_the_weights_files_matting_net(tmp_path):
+    torch.manual_seed(5)
+    model = build_alphanet(AlphaNetConfig())
+    save_weights(model, AlphaNetConfig(), tmp_path / "w.pt")
+    selfie = load_alphanet(tmp_path / "w.pt", segmenter="selfie")
+    assert isinstance(selfie.segmenter, SelfieSegmenter)
+    for name, value in model.matting_net.state_dict().items():
+        if value.is_floating_point():
+            torch.testing.assert_close(selfie.matting_net.state_dict()[name], value.half().float())
+    with pytest.raises(ValueError, match="unknown segmenter"):
+        build_alphanet(AlphaNetConfig(segmenter="nope"))
