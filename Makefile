@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-MAR := model_store/alphanet.mar
-SCRIPTED := model_store/alphanet.pt
+MODEL_STORE ?= model_store
+MAR := $(MODEL_STORE)/alphanet.mar
+SCRIPTED := $(MODEL_STORE)/alphanet.pt
 
 .PHONY: install mar serve test clean
 
@@ -20,10 +21,10 @@ $(INSTALLED): requirements.txt requirements-dev.txt pyproject.toml
 mar: $(MAR)
 
 # The archive holds the scripted model, the handler and its model-config.yaml; the handler imports
-# alphanet.imageio from the installed package.
+# alphanet.imageio from the installed package. The tests build theirs with MODEL_STORE=<a tmp dir>.
 $(MAR): $(INSTALLED) handlers/alphanet_handler.py config/model-config.yaml $(wildcard alphanet/*.py alphanet/weights/*)
 	$(BIN)/python -m alphanet.export --out $(SCRIPTED)
-	$(BIN)/torch-model-archiver --force --model-name alphanet --version 1.0 --export-path model_store \
+	$(BIN)/torch-model-archiver --force --model-name alphanet --version 1.0 --export-path $(MODEL_STORE) \
 		--serialized-file $(SCRIPTED) --handler handlers/alphanet_handler.py \
 		--config-file config/model-config.yaml
 

@@ -1,0 +1,339 @@
+"""End to end: the archive `make mar` builds, served by a real TorchServe with the development profile,
+over real HTTP. One server for the session, on its own ports and in its own directories."""
+import io
+import json
+import os
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from alphanet.launch_torchserve import start_torchserve, stop_torchserve
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+READY_TIMEOUT_S = 240
+REQUEST_TIMEOUT_S = 120
+
+
+@dataclass
+class Server:
+    inference: str
+    management: str
+    metrics: str
+    store: Path
+    logs: Path
+
+
+def free_ports(count: int) -> list:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def development_config_with(overrides: dict) -> str:
+    """config/config.properties with some keys replaced, so the tests serve the profile `make serve` uses."""
+    lines = (REPO / "config" / "config.properties").read_text().splitlines()
+    kept = [line for line in lines if line.split("=", 1)[0].strip() not in overrides]
+    return "\n".join(kept + [f"{key}={value}" for key, value in overrides.items()]) + "\n"
+
+
+def server_log(logs: Path) -> str:
+    return "\n".join(f"--- {path.name}\n{path.read_text()[-6000:]}" for path in sorted(logs.glob("*.log")))
+
+
+def wait_until_ready(server: Server, process: subprocess.Popen, model: str = "alphanet") -> None:
+    """Until every worker of `model` is READY (/ping says Healthy before any can serve)."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"TorchServe exited with {process.returncode}\n{server_log(server.logs)}")
+        try:
+            workers = requests.get(f"{server.management}/models/{model}", timeout=5).json()[0]["workers"]
+            if workers and all(worker["status"] == "READY" for worker in workers):
+                return
+        except (requests.ConnectionError, KeyError, IndexError, json.JSONDecodeError):
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"{model} not READY after {READY_TIMEOUT_S} s\n{server_log(server.logs)}")
+
+
+@pytest.fixture(scope="session")
+def torchserve(tmp_path_factory):
+    root = tmp_path_factory.mktemp("torchserve")
+    store, logs, work, tmp = (root / name for name in ("store", "logs", "work", "tmp"))
+    for folder in (logs, work, tmp):
+        folder.mkdir()
+    build = subprocess.run(["make", "--no-print-directory", "mar", f"MODEL_STORE={store}"], cwd=REPO,
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout + build.stderr
+    http, management, metrics, grpc, grpc_management = free_ports(5)
+    config = root / "config.properties"
+    config.write_text(development_config_with({
+        "inference_address": f"http://127.0.0.1:{http}",
+        "management_address": f"http://127.0.0.1:{management}",
+        "metrics_address": f"http://127.0.0.1:{metrics}",
+        "grpc_inference_port": grpc,
+        "grpc_management_port": grpc_management,
+        "model_store": store,
+    }))
+    env = {**os.environ, "LOG_LOCATION": str(logs), "METRICS_LOCATION": str(logs)}
+    server = Server(f"http://127.0.0.1:{http}", f"http://127.0.0.1:{management}",
+                    f"http://127.0.0.1:{metrics}", store, logs)
+    with open(logs / "stdout.log", "w") as stdout:
+        process = start_torchserve(config, cwd=work, tmpdir=tmp, env=env, log=stdout)
+        try:
+            wait_until_ready(server, process)
+            yield server
+        finally:
+            stop_torchserve(process)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def encoded(image: Image.Image, file_format: str = "PNG", **save_args) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, file_format, **save_args)
+    return buffer.getvalue()
+
+
+def predict(server: Server, body: bytes = None, files: dict = None, output: str = None,
+            headers: dict = None, model: str = "alphanet") -> requests.Response:
+    """POST /predictions/<model>: the image as the body, or `files` as multipart; `output` as X-Output."""
+    headers = dict(headers or {})
+    if output:
+        headers["X-Output"] = output
+    if body is not None:
+        headers.setdefault("Content-Type", "application/octet-stream")
+    return requests.post(f"{server.inference}/predictions/{model}", data=body, files=files, headers=headers,
+                         timeout=REQUEST_TIMEOUT_S)
+
+
+def answer_image(response: requests.Response, content_type: str = "image/png") -> Image.Image:
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["Content-Type"] == content_type
+    return Image.open(io.BytesIO(response.content))
+
+
+@pytest.fixture(scope="session")
+def lemur(shared_data):
+    """The lemur photo and its hand-drawn trimap, as files, and the trimap as grey pixels."""
+    folder = shared_data / "lemur"
+    trimap_file = (folder / "lemur_trimap.png").read_bytes()
+    return {"image": (folder / "lemur.png").read_bytes(), "trimap": trimap_file,
+            "levels": np.asarray(Image.open(io.BytesIO(trimap_file)).convert("L"))}
+
+
+@pytest.fixture(scope="session")
+def small_photo(shared_data) -> bytes:
+    """A real photo small enough for many requests (a 128 px astronaut)."""
+    return encoded(Image.open(shared_data / "photos" / "astronaut.png").resize((128, 128)))
+
+
+# --- health, readiness, metrics --------------------------------------------------------------------
+
+def test_ping(torchserve):
+    response = requests.get(f"{torchserve.inference}/ping", timeout=10)
+    assert response.status_code == 200 and response.json()["status"] == "Healthy"
+
+
+def test_model_is_ready_with_the_archives_workers(torchserve):
+    description = requests.get(f"{torchserve.management}/models/alphanet", timeout=10).json()[0]
+    assert len(description["workers"]) == description["minWorkers"] == 2
+    assert {worker["status"] for worker in description["workers"]} == {"READY"}
+    assert description["batchSize"] == 1 and description["responseTimeout"] == 60
+
+
+def test_metrics_are_prometheus_text(torchserve, small_photo):
+    assert predict(torchserve, small_photo, output="alpha").status_code == 200
+    response = requests.get(f"{torchserve.metrics}/metrics", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert "# TYPE ts_inference_requests_total counter" in response.text
+    assert 'ts_inference_requests_total{model_name="alphanet"' in response.text
+
+
+# --- answers ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("output, headers, content_type, mode", [
+    (None, {}, "image/png", "RGBA"),
+    ("cutout", {}, "image/png", "RGBA"),
+    ("alpha", {}, "image/png", "L"),
+    ("trimap", {}, "image/png", "L"),
+    ("composite", {}, "image/png", "RGB"),
+    ("composite", {"X-Bg": "#336699", "X-Format": "jpeg"}, "image/jpeg", "RGB"),
+])
+def test_every_output_mode_on_a_real_photo(torchserve, lemur, output, headers, content_type, mode):
+    response = predict(torchserve, files={"image": lemur["image"], "trimap": lemur["trimap"]}, output=output,
+                       headers=headers)
+    image = answer_image(response, content_type)
+    assert image.mode == mode and image.size == (680, 440)
+
+
+def test_automatic_mode_on_a_real_photo(torchserve, shared_data):
+    response = predict(torchserve, (shared_data / "photos" / "astronaut.png").read_bytes(), output="trimap")
+    trimap = answer_image(response)
+    assert trimap.size == (512, 512)
+    assert set(np.unique(np.asarray(trimap))) <= {0, 128, 255}
+
+
+def test_cutout_alpha_channel_is_the_alpha_output(torchserve, lemur):
+    files = {"image": lemur["image"], "trimap": lemur["trimap"]}
+    cutout = np.asarray(answer_image(predict(torchserve, files=files, output="cutout")))
+    alpha = np.asarray(answer_image(predict(torchserve, files=files, output="alpha")))
+    np.testing.assert_array_equal(cutout[:, :, 3], alpha)
+    assert 0 < alpha.mean() < 255
+
+
+def test_user_trimap_known_regions_are_honoured_exactly(torchserve, lemur):
+    files = {"image": lemur["image"], "trimap": lemur["trimap"]}
+    alpha = np.asarray(answer_image(predict(torchserve, files=files, output="alpha")))
+    trimap = np.asarray(answer_image(predict(torchserve, files=files, output="trimap")))
+    levels = lemur["levels"]
+    assert (alpha[levels == 0] == 0).all() and (alpha[levels == 255] == 255).all()
+    np.testing.assert_array_equal(trimap, np.where(levels == 0, 0, np.where(levels == 255, 255, 128)))
+
+
+def test_composite_puts_background_pixels_on_the_requested_colour(torchserve, lemur):
+    files = {"image": lemur["image"], "trimap": lemur["trimap"], "output": b"composite", "bg": b"#0000ff"}
+    composite = np.asarray(answer_image(predict(torchserve, files=files)))
+    assert (composite[lemur["levels"] == 0] == [0, 0, 255]).all()
+
+
+def test_size_and_exif_orientation_are_kept(torchserve, shared_data):
+    """A 64x40 JPEG tagged "rotate 90 CW" is displayed 40 wide and 64 high: so is every answer, and the
+    trimap must have the displayed size."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo = Image.open(shared_data / "photos" / "chelsea.png").convert("RGB").resize((64, 40))
+    jpeg = encoded(photo, "JPEG", exif=exif)
+    assert answer_image(predict(torchserve, jpeg, output="alpha")).size == (40, 64)
+    displayed_trimap = encoded(Image.new("L", (40, 64), 128))
+    files = {"image": jpeg, "trimap": displayed_trimap}
+    assert answer_image(predict(torchserve, files=files, output="cutout")).size == (40, 64)
+    stored_trimap = encoded(Image.new("L", (64, 40), 128))
+    assert predict(torchserve, files={"image": jpeg, "trimap": stored_trimap}).status_code == 422
+
+
+def test_form_field_and_query_parameter_beat_the_header(torchserve, small_photo):
+    """Query parameters reach the handler on /invocations (TorchServe drops them on /predictions/)."""
+    band = np.full((128, 128), 128, dtype=np.uint8)
+    band[:32], band[-32:] = 0, 255  # an unknown band, so alpha and trimap answers differ
+    files = {"image": small_photo, "trimap": encoded(Image.fromarray(band))}
+    by_form = predict(torchserve, files={**files, "output": b"alpha"}, output="trimap")
+    assert by_form.content == predict(torchserve, files=files, output="alpha").content
+    assert by_form.content != predict(torchserve, files=files, output="trimap").content
+    by_query = requests.post(f"{torchserve.inference}/invocations",
+                             params={"model_name": "alphanet", "output": "composite", "format": "jpeg"},
+                             data=small_photo, headers={"Content-Type": "application/octet-stream",
+                                                        "X-Output": "trimap"}, timeout=REQUEST_TIMEOUT_S)
+    assert answer_image(by_query, "image/jpeg").size == (128, 128)
+
+
+def test_concurrent_identical_requests_get_identical_answers(torchserve, small_photo):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda _: predict(torchserve, small_photo), range(8)))
+    assert [r.status_code for r in responses] == [200] * 8
+    assert len({r.content for r in responses}) == 1
+
+
+# --- bad requests: 4xx with a JSON body naming the problem, and the worker still serves ------------
+
+def bomb() -> bytes:
+    """A 100-megapixel PNG of a few kilobytes: four times the default pixel limit."""
+    return encoded(Image.new("1", (10_000, 10_000)))
+
+
+def truncated_photo(photo: bytes) -> bytes:
+    return photo[: len(photo) // 2]
+
+
+BAD_REQUESTS = {
+    "empty body": (dict(body=b""), 400, "empty_body"),
+    "non-image bytes": (dict(body=b"%PDF-1.4 not an image"), 400, "not_an_image"),
+    "JSON body": (dict(body=b'{"image": "x"}', headers={"Content-Type": "application/json"}), 400,
+                  "not_an_image"),
+    "no image part": (dict(files={"photo": b"x"}), 400, "missing_image"),
+    "truncated image": ("truncated", 400, "undecodable_image"),
+    "unsupported mode": (dict(body=encoded(Image.new("F", (8, 8)), "TIFF")), 422, "unsupported_mode"),
+    "too many pixels": ("bomb", 422, "too_many_pixels"),
+    "trimap of the wrong size": ("wrong trimap", 422, "trimap_size"),
+    "undecodable trimap": ("garbage trimap", 400, "not_an_image"),
+    "unknown output": (dict(output="mask"), 400, "unknown_output"),
+    "bad bg colour": (dict(output="composite", headers={"X-Bg": "#12345"}), 400, "bad_color"),
+    "unknown format": (dict(output="composite", headers={"X-Format": "gif"}), 400, "unknown_format"),
+    "bg without composite": (dict(output="alpha", headers={"X-Bg": "white"}), 400, "option_not_applicable"),
+}
+
+
+def bad_request_args(name: str, photo: bytes) -> dict:
+    args, _, _ = BAD_REQUESTS[name]
+    if args == "truncated":
+        return dict(body=truncated_photo(photo))
+    if args == "bomb":
+        return dict(body=bomb())
+    if args == "wrong trimap":
+        return dict(files={"image": photo, "trimap": encoded(Image.new("L", (12, 34)))})
+    if args == "garbage trimap":
+        return dict(files={"image": photo, "trimap": b"not an image"})
+    return args if ("body" in args or "files" in args) else dict(args, body=photo)
+
+
+@pytest.mark.parametrize("name", BAD_REQUESTS)
+def test_bad_request_gets_4xx_json_and_the_worker_survives(torchserve, small_photo, name):
+    _, status, kind = BAD_REQUESTS[name]
+    response = predict(torchserve, **bad_request_args(name, small_photo))
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["code"] == status and body["type"] == kind and body["message"]
+    assert predict(torchserve, small_photo, output="alpha").status_code == 200
+
+
+# --- batches ---------------------------------------------------------------------------------------
+
+BATCH_SIZE = 4
+
+
+@pytest.fixture(scope="module")
+def batched_model(torchserve):
+    """The same archive registered a second time with batch_size 4, on one worker: 4 requests sent together
+    are handed to the handler as one batch."""
+    registered = requests.post(f"{torchserve.management}/models", params={
+        "url": "alphanet.mar", "model_name": "alphanet_batched", "batch_size": BATCH_SIZE,
+        "max_batch_delay": 10_000, "initial_workers": 1, "synchronous": "true"}, timeout=READY_TIMEOUT_S)
+    assert registered.status_code == 200, registered.text
+    scaled = requests.put(f"{torchserve.management}/models/alphanet_batched", timeout=READY_TIMEOUT_S,
+                          params={"min_worker": 1, "max_worker": 1, "synchronous": "true"})  # the archive says 2
+    assert scaled.status_code == 200, scaled.text
+    description = requests.get(f"{torchserve.management}/models/alphanet_batched", timeout=10).json()[0]
+    assert description["batchSize"] == BATCH_SIZE and len(description["workers"]) == 1
+    yield "alphanet_batched"
+    requests.delete(f"{torchserve.management}/models/alphanet_batched", timeout=60)
+
+
+def test_one_bad_request_in_a_batch_does_not_fail_the_others(torchserve, batched_model, small_photo):
+    requests_args = [dict(body=small_photo, output="alpha"), dict(body=b"not an image"),
+                     dict(body=small_photo, output="trimap"), dict(body=small_photo, output="mask")]
+    with ThreadPoolExecutor(max_workers=BATCH_SIZE) as pool:
+        responses = list(pool.map(lambda args: predict(torchserve, model=batched_model, **args), requests_args))
+    assert [r.status_code for r in responses] == [200, 400, 200, 400]
+    assert [r.json()["type"] for r in responses[1::2]] == ["not_an_image", "unknown_output"]
+    assert answer_image(responses[0]).mode == answer_image(responses[2]).mode == "L"
+    # TorchServe logs each batch's handler time with the ids of the requests in it: all four were one batch.
+    request_ids = [r.headers["x-request-id"] for r in responses]
+    handler_times = [line for line in (torchserve.logs / "ts_log.log").read_text().splitlines()
+                     if "HandlerTime" in line and "alphanet_batched" in line]
+    assert any(all(request_id in line for request_id in request_ids) for line in handler_times)
