@@ -1,0 +1,94 @@
+"""Model speed on this machine: parameters and FLOPs per stage, median forward time eager vs scripted, and the
+achieved GFLOP/s as a fraction of the machine's fp32 matrix-multiply peak measured in the same run.
+
+    python bench/bench_model.py [--sizes 512 1024 1500] [--repeats 5] [--threads N] [--weights FILE]
+
+Photos are the shared astronaut photo resized to a square of each size (a real image, so the ED band is a real
+band). Not part of the test run: it prints figures for BENCHMARKS.md.
+"""
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.flop_counter import FlopCounterMode
+
+from alphanet.checkpoint import load_alphanet
+from alphanet.export import script_alphanet
+
+PHOTO = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos" / "astronaut.png"
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 10) -> float:
+    """Best fp32 GEMM throughput of `size` x `size` matrices: the reference for "fraction of peak"."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _timed(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def photo(size: int) -> torch.Tensor:
+    image = Image.open(PHOTO).convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
+    return torch.from_numpy(np.array(image))
+
+
+def count_flops(model, image) -> dict:
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(image)
+    flops = counter.get_flop_counts()
+    return {"total": counter.get_total_flops(),
+            "segmenter": sum(flops.get("AlphaNet.segmenter", {}).values()),
+            "matting_net": sum(flops.get("AlphaNet.matting_net", {}).values())}
+
+
+def median_seconds(call, repeats: int) -> float:
+    call()  # warm-up: the TorchScript profiling executor optimises on the first runs
+    call()
+    return statistics.median(_timed(call) for _ in range(repeats))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 1500])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--weights", help="AlphaNet weights (default: the project's)")
+    parser.add_argument("--segmenter", choices=("deeplab", "selfie"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    overrides = {"segmenter": args.segmenter} if args.segmenter else {}
+    eager = load_alphanet(args.weights, **overrides)
+    scripted = script_alphanet(eager)
+    with tempfile.TemporaryDirectory() as tmp:
+        scripted.save(f"{tmp}/alphanet.pt")
+        file_mib = Path(f"{tmp}/alphanet.pt").stat().st_size / 2**20
+    peak = matmul_peak_gflops()
+    print(f"threads {args.threads}; fp32 matmul peak {peak:.1f} GFLOP/s; scripted file {file_mib:.1f} MiB")
+    for name, part in (("segmenter", eager.segmenter), ("matting_net", eager.matting_net)):
+        print(f"{name}: {sum(p.numel() for p in part.parameters()) / 1e6:.2f} M parameters")
+    print("| size | segmenter GFLOP | matting GFLOP | eager median s | scripted median s | scripted GFLOP/s | "
+          "of matmul peak |")
+    print("|---|---|---|---|---|---|---|")
+    for size in args.sizes:
+        image = photo(size)
+        flops = count_flops(eager, image)
+        with torch.no_grad():
+            eager_s = median_seconds(lambda: eager(image), args.repeats)
+            scripted_s = median_seconds(lambda: scripted(image), args.repeats)
+        achieved = flops["total"] / scripted_s / 1e9
+        print(f"| {size} | {flops['segmenter'] / 1e9:.1f} | {flops['matting_net'] / 1e9:.1f} | {eager_s:.3f} | "
+              f"{scripted_s:.3f} | {achieved:.1f} | {achieved / peak:.0%} |")
+
+
+if __name__ == "__main__":
+    main()
