@@ -1,12 +1,14 @@
-"""End to end: the archive `make mar` builds, served by a real TorchServe with the development profile,
-over real HTTP. One server for the session, on its own ports and in its own directories."""
+"""End to end: the archive `make mar` builds, served by a real TorchServe with each config profile, over real
+HTTP. One server per profile, each on its own ports and in its own directories."""
 import io
 import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pytest
 import requests
 from PIL import Image
 
+from alphanet.healthcheck import worker_statuses
 from alphanet.launch_torchserve import start_torchserve, stop_torchserve
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,8 +32,8 @@ class Server:
     inference: str
     management: str
     metrics: str
-    store: Path
     logs: Path
+    key_file: Path  # where TorchServe writes its keys when token authorization is on
 
 
 def free_ports(count: int) -> list:
@@ -43,9 +46,10 @@ def free_ports(count: int) -> list:
     return ports
 
 
-def development_config_with(overrides: dict) -> str:
-    """config/config.properties with some keys replaced, so the tests serve the profile `make serve` uses."""
-    lines = (REPO / "config" / "config.properties").read_text().splitlines()
+def profile_with(profile: str, overrides: dict) -> str:
+    """config/<profile> with some keys replaced, so the tests serve the very profile `make serve` or the
+    container uses, on their own ports and store."""
+    lines = (REPO / "config" / profile).read_text().splitlines()
     kept = [line for line in lines if line.split("=", 1)[0].strip() not in overrides]
     return "\n".join(kept + [f"{key}={value}" for key, value in overrides.items()]) + "\n"
 
@@ -60,28 +64,23 @@ def wait_until_ready(server: Server, process: subprocess.Popen, model: str = "al
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"TorchServe exited with {process.returncode}\n{server_log(server.logs)}")
-        try:
-            workers = requests.get(f"{server.management}/models/{model}", timeout=5).json()[0]["workers"]
-            if workers and all(worker["status"] == "READY" for worker in workers):
-                return
-        except (requests.ConnectionError, KeyError, IndexError, json.JSONDecodeError):
-            pass
+        statuses = worker_statuses(server.management, model, server.key_file)
+        if statuses and set(statuses) == {"READY"}:
+            return
         time.sleep(0.5)
     pytest.fail(f"{model} not READY after {READY_TIMEOUT_S} s\n{server_log(server.logs)}")
 
 
-@pytest.fixture(scope="session")
-def torchserve(tmp_path_factory):
-    root = tmp_path_factory.mktemp("torchserve")
-    store, logs, work, tmp = (root / name for name in ("store", "logs", "work", "tmp"))
+@contextmanager
+def running_torchserve(profile: str, store: Path, root: Path):
+    """TorchServe with config/<profile>, serving `store`, everything it writes under `root`; stopped, with
+    all its processes, on exit."""
+    logs, work, tmp = root / "logs", root / "work", root / "tmp"
     for folder in (logs, work, tmp):
         folder.mkdir()
-    build = subprocess.run(["make", "--no-print-directory", "mar", f"MODEL_STORE={store}"], cwd=REPO,
-                           capture_output=True, text=True)
-    assert build.returncode == 0, build.stdout + build.stderr
     http, management, metrics, grpc, grpc_management = free_ports(5)
-    config = root / "config.properties"
-    config.write_text(development_config_with({
+    config = root / profile
+    config.write_text(profile_with(profile, {
         "inference_address": f"http://127.0.0.1:{http}",
         "management_address": f"http://127.0.0.1:{management}",
         "metrics_address": f"http://127.0.0.1:{metrics}",
@@ -89,9 +88,9 @@ def torchserve(tmp_path_factory):
         "grpc_management_port": grpc_management,
         "model_store": store,
     }))
-    env = {**os.environ, "LOG_LOCATION": str(logs), "METRICS_LOCATION": str(logs)}
     server = Server(f"http://127.0.0.1:{http}", f"http://127.0.0.1:{management}",
-                    f"http://127.0.0.1:{metrics}", store, logs)
+                    f"http://127.0.0.1:{metrics}", logs, work / "key_file.json")
+    env = {**os.environ, "LOG_LOCATION": str(logs), "METRICS_LOCATION": str(logs)}
     with open(logs / "stdout.log", "w") as stdout:
         process = start_torchserve(config, cwd=work, tmpdir=tmp, env=env, log=stdout)
         try:
@@ -99,6 +98,23 @@ def torchserve(tmp_path_factory):
             yield server
         finally:
             stop_torchserve(process)
+
+
+@pytest.fixture(scope="session")
+def model_store(tmp_path_factory) -> Path:
+    """A store holding the archive `make mar` builds from the real export."""
+    store = tmp_path_factory.mktemp("model_store")
+    build = subprocess.run(["make", "--no-print-directory", "mar", f"MODEL_STORE={store}"], cwd=REPO,
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stdout + build.stderr
+    return store
+
+
+@pytest.fixture(scope="session")
+def torchserve(model_store, tmp_path_factory):
+    """The development profile (config/config.properties), as `make serve` runs it."""
+    with running_torchserve("config.properties", model_store, tmp_path_factory.mktemp("development")) as server:
+        yield server
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -337,3 +353,44 @@ def test_one_bad_request_in_a_batch_does_not_fail_the_others(torchserve, batched
     handler_times = [line for line in (torchserve.logs / "ts_log.log").read_text().splitlines()
                      if "HandlerTime" in line and "alphanet_batched" in line]
     assert any(all(request_id in line for request_id in request_ids) for line in handler_times)
+
+
+# --- the production profile ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def production_torchserve(model_store, tmp_path_factory):
+    """The container's profile (config/config.production.properties)."""
+    with running_torchserve("config.production.properties", model_store,
+                            tmp_path_factory.mktemp("production")) as server:
+        yield server
+
+
+def bearer(server: Server, api: str) -> dict:
+    return {"Authorization": f"Bearer {json.loads(server.key_file.read_text())[api]['key']}"}
+
+
+def test_production_answers_only_with_the_inference_token(production_torchserve, small_photo):
+    url = f"{production_torchserve.inference}/predictions/alphanet"
+    headers = {"Content-Type": "application/octet-stream", "X-Output": "alpha"}
+    without_token = requests.post(url, data=small_photo, headers=headers, timeout=REQUEST_TIMEOUT_S)
+    assert without_token.status_code == 400 and "Token Authorization failed" in without_token.text
+    with_token = requests.post(url, data=small_photo, headers={**headers, **bearer(production_torchserve,
+                                                                                   "inference")},
+                               timeout=REQUEST_TIMEOUT_S)
+    assert answer_image(with_token).size == (128, 128)
+
+
+def test_production_refuses_model_registration(production_torchserve):
+    response = requests.post(f"{production_torchserve.management}/models", params={"url": "alphanet.mar"},
+                             headers=bearer(production_torchserve, "management"), timeout=60)
+    assert response.status_code == 405
+
+
+def test_healthcheck_command_reads_the_key_file(production_torchserve):
+    """The container's HEALTHCHECK command, run where TorchServe runs (its key file in the working dir)."""
+    def healthcheck(management: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "alphanet.healthcheck", "--management", management],
+                              cwd=production_torchserve.key_file.parent, capture_output=True, text=True)
+    assert healthcheck(production_torchserve.management).returncode == 0
+    closed_port = free_ports(1)[0]
+    assert healthcheck(f"http://127.0.0.1:{closed_port}").returncode == 1
