@@ -37,3 +37,25 @@ test: install
 clean:
 	rm -f $(MAR) $(SCRIPTED)
 	rm -rf logs .pytest_cache
+
+# --- Triton: `make triton-repo`, `make serve-triton` (alphanet.triton_repo, alphanet.triton_server) ---------------
+# nvidia-pytriton (it ships the tritonserver binary) pins numpy<2 while the main environment needs numpy 2, so
+# Triton gets a virtualenv of its own. `install` makes it too: the Triton tests start a server from it.
+TRITON_VENV := .venv-triton
+TRITON_INSTALLED := $(TRITON_VENV)/.installed
+TRITON_REPO ?= model_repository
+
+.PHONY: triton-repo serve-triton
+install: $(TRITON_INSTALLED)
+
+$(TRITON_INSTALLED): requirements-triton.txt
+	test -x $(TRITON_VENV)/bin/python || $(PYTHON) -m venv $(TRITON_VENV)
+	$(TRITON_VENV)/bin/pip install -r requirements-triton.txt
+	touch $@
+
+# For Triton's PyTorch backend, from the very file the .mar holds.
+triton-repo: $(MAR)
+	$(BIN)/python -m alphanet.triton_repo --out $(TRITON_REPO) --scripted $(SCRIPTED)
+
+serve-triton: $(TRITON_INSTALLED) $(MAR)
+	$(TRITON_VENV)/bin/python -m alphanet.triton_server --scripted $(SCRIPTED)

@@ -1,0 +1,52 @@
+"""`alphanet_cutout` on Triton's Python backend: the TorchServe API's request parts in (image file, optional
+trimap file and output options, each a BYTES value), its answer out (the encoded image and its content type).
+Decoding, limits, errors and encoding are alphanet.imageio's, as in the TorchServe handler; a BadRequest comes
+back as HTTP 400 whose message is the TorchServe error body (its JSON with code, type and message).
+
+A module of its own so that only this model's process loads imageio's stack (Pillow, pymatting, numba).
+"""
+import os
+from typing import Optional
+
+import numba
+import numpy as np
+import torch
+import triton_python_backend_utils as pb_utils  # the stub provides it; it exists nowhere else
+from PIL import Image
+
+from .imageio import DEFAULT_MAX_PIXELS, BadRequest, decode_request, encode_answer
+from .triton_backend import AlphaNetModel, InvalidInput
+from .triton_models import CUTOUT_MODEL
+
+
+class CutoutModel(AlphaNetModel):
+
+    def load(self, args: dict) -> None:
+        numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))  # pymatting's parallel loops
+        self.max_pixels = int(os.environ.get("ALPHANET_MAX_PIXELS", DEFAULT_MAX_PIXELS))  # as for TorchServe
+        Image.MAX_IMAGE_PIXELS = self.max_pixels  # Pillow's own bomb check then agrees with ours
+
+    def answer(self, request) -> list:
+        try:
+            decoded = decode_request(image=_bytes(request, "image"), trimap=_bytes(request, "trimap"),
+                                     output=_text(request, "output"), bg=_text(request, "bg"),
+                                     file_format=_text(request, "format"), max_pixels=self.max_pixels)
+        except BadRequest as bad_request:
+            raise InvalidInput(bad_request.json_body().decode()) from None
+        trimap = None if decoded.trimap is None else torch.from_numpy(decoded.trimap)
+        alpha, used_trimap = self.alphanet(torch.from_numpy(decoded.image), trimap)
+        answer = encode_answer(decoded, alpha.numpy(), used_trimap.numpy())
+        body, content_type = (tensor.name for tensor in CUTOUT_MODEL.outputs)
+        return [pb_utils.Tensor(body, np.array([answer.body], dtype=np.object_)),
+                pb_utils.Tensor(content_type, np.array([answer.content_type.encode()], dtype=np.object_))]
+
+
+def _bytes(request, name: str) -> Optional[bytes]:
+    """The single value of BYTES input `name` (Triton checked its shape, [1]); None when it was not sent."""
+    tensor = pb_utils.get_input_tensor_by_name(request, name)
+    return None if tensor is None else bytes(tensor.as_numpy()[0])
+
+
+def _text(request, name: str) -> Optional[str]:
+    value = _bytes(request, name)
+    return None if value is None else value.decode("utf-8", errors="replace")
