@@ -26,14 +26,19 @@ RANDOM_INIT_SEED = 0
 SEGMENTERS = ("deeplab", "selfie")
 SELFIE_WEIGHTS = (DEFAULT_WEIGHTS.parent / "selfie_segmentation.pt",
                   DEFAULT_WEIGHTS.parent / "selfie_segmentation_landscape.pt")
+# The ED layer's (erosion, dilation) fractions of the mask's box size, per segmenter, where a config leaves them
+# unset. DeepLab: see EDLayer. Selfie: its network sees 256 px, so at the 1500 px cap one of its pixels spans
+# about 6 output pixels and its edge is that much less certain; its masks also stop short of loose hair: a wider
+# band, more of it outside the mask.
+ED_FRACTIONS = {"deeplab": (0.03, 0.03), "selfie": (0.04, 0.05)}
 
 
 @dataclass
 class AlphaNetConfig:
     segmenter: str = "deeplab"
     seg_input_size: int = 384
-    erode_fraction: float = 0.03
-    dilate_fraction: float = 0.03
+    erode_fraction: Optional[float] = None  # None: ED_FRACTIONS of the segmenter
+    dilate_fraction: Optional[float] = None
     max_side: int = DEFAULT_MAX_SIDE
 
 
@@ -46,7 +51,9 @@ def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
         segmenter: torch.nn.Module = DeepLabSegmenter(DeepLabV3Plus(), config.seg_input_size)
     else:
         segmenter = SelfieSegmenter(*(load_selfie_net(path) for path in SELFIE_WEIGHTS))
-    ed_layer = EDLayer(config.erode_fraction, config.dilate_fraction)
+    erode_default, dilate_default = ED_FRACTIONS[config.segmenter]
+    ed_layer = EDLayer(erode_default if config.erode_fraction is None else config.erode_fraction,
+                       dilate_default if config.dilate_fraction is None else config.dilate_fraction)
     return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side)
 
 
