@@ -90,3 +90,28 @@ def load_alphanet(path: Optional[Union[str, Path]] = None, **overrides) -> Alpha
         state.update({k: v for k, v in model.state_dict().items() if k.startswith("segmenter.")})
     model.load_state_dict(state)
     return model.eval()
+
+
+def combine_weights(seg_path: Union[str, Path], matting_path: Union[str, Path], out: Union[str, Path]) -> None:
+    """One weights file from the segmenter of one and the matting net of another (e.g. the seg and matting
+    pre-training runs, before end-to-end fine-tuning or as a default model without it)."""
+    seg, matting = read_weights(seg_path), read_weights(matting_path)
+    state = {k: v for k, v in seg["state_dict"].items() if k.startswith("segmenter.")}
+    state.update({k: v for k, v in matting["state_dict"].items() if not k.startswith("segmenter.")})
+    config = dict(matting["config"], segmenter=seg["config"]["segmenter"],
+                  seg_input_size=seg["config"]["seg_input_size"])
+    model = build_alphanet(AlphaNetConfig(**config))
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    save_weights(model, AlphaNetConfig(**config), out)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Combine the segmenter and matting net of two weights files.")
+    parser.add_argument("--seg", required=True, help="weights file whose segmenter to take")
+    parser.add_argument("--matting", required=True, help="weights file whose matting net (and ED settings) to take")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    combine_weights(args.seg, args.matting, args.out)
+    print(f"wrote {args.out}")

@@ -81,3 +81,20 @@ def test_full_epochs_write_metrics_preview_and_loadable_weights(tiny_data, tmp_p
     e2e = run(tiny_data, tmp_path / "e", "e2e", "--epochs", "1", "--init-seg", str(out / "weights.pt"),
               "--init-matting", str(out / "weights.pt"), "--val-data", str(tiny_data))
     assert (e2e / "weights.pt").exists()
+
+
+def test_combine_weights_takes_each_part_from_its_file(tmp_path):
+    from alphanet.checkpoint import AlphaNetConfig, build_alphanet, combine_weights, save_weights
+    torch.manual_seed(1)
+    seg_model = build_alphanet(AlphaNetConfig(seg_input_size=320))
+    torch.manual_seed(2)
+    matting_model = build_alphanet(AlphaNetConfig(erode_fraction=0.07))
+    save_weights(seg_model, AlphaNetConfig(seg_input_size=320), tmp_path / "seg.pt")
+    save_weights(matting_model, AlphaNetConfig(erode_fraction=0.07), tmp_path / "matting.pt")
+    combine_weights(tmp_path / "seg.pt", tmp_path / "matting.pt", tmp_path / "both.pt")
+    both = load_alphanet(tmp_path / "both.pt")
+    assert both.segmenter.input_size == 320 and both.ed_layer.erode_fraction == 0.07
+    name = "segmenter.net.classifier.weight"
+    torch.testing.assert_close(both.state_dict()[name], seg_model.state_dict()[name].half().float())
+    name = "matting_net.predict.weight"
+    torch.testing.assert_close(both.state_dict()[name], matting_model.state_dict()[name].half().float())
