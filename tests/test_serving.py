@@ -229,18 +229,20 @@ def test_composite_puts_background_pixels_on_the_requested_colour(torchserve, le
 
 
 def test_size_and_exif_orientation_are_kept(torchserve, shared_data):
-    """A 64x40 JPEG tagged "rotate 90 CW" is displayed 40 wide and 64 high: so is every answer, and the
-    trimap must have the displayed size."""
+    """A 64x40 JPEG tagged "rotate 90 CW" is displayed 40 wide and 64 high: so is every answer, the pixels
+    turned as displayed, and the trimap must have the displayed size."""
     exif = Image.Exif()
     exif[0x0112] = 6
     photo = Image.open(shared_data / "photos" / "chelsea.png").convert("RGB").resize((64, 40))
     jpeg = encoded(photo, "JPEG", exif=exif)
     assert answer_image(predict(torchserve, jpeg, output="alpha")).size == (40, 64)
-    displayed_trimap = encoded(Image.new("L", (40, 64), 128))
-    files = {"image": jpeg, "trimap": displayed_trimap}
-    assert answer_image(predict(torchserve, files=files, output="cutout")).size == (40, 64)
-    stored_trimap = encoded(Image.new("L", (64, 40), 128))
-    assert predict(torchserve, files={"image": jpeg, "trimap": stored_trimap}).status_code == 422
+    all_foreground = encoded(Image.new("L", (40, 64), 255))  # so the composite is the photo itself
+    composite = answer_image(predict(torchserve, files={"image": jpeg, "trimap": all_foreground},
+                                     output="composite"))
+    displayed = np.rot90(np.asarray(Image.open(io.BytesIO(jpeg))), k=-1).astype(int)  # decoded, turned CW
+    assert np.abs(np.asarray(composite).astype(int) - displayed).max() <= 2
+    stored_size_trimap = encoded(Image.new("L", (64, 40), 255))
+    assert predict(torchserve, files={"image": jpeg, "trimap": stored_size_trimap}).status_code == 422
 
 
 def test_form_field_and_query_parameter_beat_the_header(torchserve, small_photo):
