@@ -1,0 +1,90 @@
+"""A real TorchServe for the tests: one per call of `running_torchserve`, serving a config profile on free ports,
+with its own logs, working directory and TMPDIR, and stopped with every process it started."""
+import os
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from alphanet.healthcheck import worker_statuses
+from alphanet.launch_torchserve import start_torchserve, stop_torchserve
+
+REPO = Path(__file__).resolve().parents[1]
+READY_TIMEOUT_S = 240
+
+
+@dataclass
+class Server:
+    inference: str
+    management: str
+    metrics: str
+    logs: Path
+    key_file: Path  # where TorchServe writes its keys when token authorization is on
+
+
+def free_ports(count: int) -> list:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def profile_with(profile: str, overrides: dict) -> str:
+    """config/<profile> with some keys replaced, so the tests serve the very profile `make serve` or the
+    container uses, on their own ports and store."""
+    lines = (REPO / "config" / profile).read_text().splitlines()
+    kept = [line for line in lines if line.split("=", 1)[0].strip() not in overrides]
+    return "\n".join(kept + [f"{key}={value}" for key, value in overrides.items()]) + "\n"
+
+
+def server_log(logs: Path) -> str:
+    return "\n".join(f"--- {path.name}\n{path.read_text()[-6000:]}" for path in sorted(logs.glob("*.log")))
+
+
+def wait_until_ready(server: Server, process: subprocess.Popen, model: str = "alphanet") -> None:
+    """Until every worker of `model` is READY (/ping says Healthy before any can serve)."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"TorchServe exited with {process.returncode}\n{server_log(server.logs)}")
+        statuses = worker_statuses(server.management, model, server.key_file)
+        if statuses and set(statuses) == {"READY"}:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"{model} not READY after {READY_TIMEOUT_S} s\n{server_log(server.logs)}")
+
+
+@contextmanager
+def running_torchserve(profile: str, store: Path, root: Path):
+    """TorchServe with config/<profile>, serving `store`, everything it writes under `root`; stopped, with
+    all its processes, on exit."""
+    logs, work, tmp = root / "logs", root / "work", root / "tmp"
+    for folder in (logs, work, tmp):
+        folder.mkdir()
+    http, management, metrics, grpc, grpc_management = free_ports(5)
+    config = root / profile
+    config.write_text(profile_with(profile, {
+        "inference_address": f"http://127.0.0.1:{http}",
+        "management_address": f"http://127.0.0.1:{management}",
+        "metrics_address": f"http://127.0.0.1:{metrics}",
+        "grpc_inference_port": grpc,
+        "grpc_management_port": grpc_management,
+        "model_store": store,
+    }))
+    server = Server(f"http://127.0.0.1:{http}", f"http://127.0.0.1:{management}",
+                    f"http://127.0.0.1:{metrics}", logs, work / "key_file.json")
+    env = {**os.environ, "LOG_LOCATION": str(logs), "METRICS_LOCATION": str(logs)}
+    with open(logs / "stdout.log", "w") as stdout:
+        process = start_torchserve(config, cwd=work, tmpdir=tmp, env=env, log=stdout)
+        try:
+            wait_until_ready(server, process)
+            yield server
+        finally:
+            stop_torchserve(process)
