@@ -249,6 +249,9 @@ def train(args) -> Path:
     if checkpoint.exists() and not args.restart:
         position = load_checkpoint(checkpoint, model, optimizer, scheduler, e2e_loss)
         print(f"resuming {checkpoint} at epoch {position.epoch}, batch {position.batch}, step {position.step}")
+    if args.weights_only:
+        save_weights(model, AlphaNetConfig(**_config_of(model)), out / "weights.pt")
+        return out
     val_loader = None
     if args.val_data:
         val_set = make_dataset(args, args.val_data, validation=True)
@@ -294,8 +297,7 @@ def train(args) -> Path:
 
 
 def _config_of(model: AlphaNet) -> dict:
-    return {"seg_input_size": model.segmenter.input_size, "erode_fraction": model.ed_layer.erode_fraction,
-            "dilate_fraction": model.ed_layer.dilate_fraction, "max_side": model.max_side}
+    return {"seg_input_size": model.segmenter.input_size, "max_side": model.max_side}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -331,6 +333,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--restart", action="store_true", help="ignore an existing last.pt")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--weights-only", action="store_true",
+                        help="write weights.pt from the run's last.pt (mid-epoch too) and stop")
     args = parser.parse_args(argv)
     if args.stage != "seg" and args.layout == "image-mask":
         parser.error("image-mask data has no alpha: it can only train the seg stage")

@@ -98,3 +98,12 @@ def test_combine_weights_takes_each_part_from_its_file(tmp_path):
     torch.testing.assert_close(both.state_dict()[name], seg_model.state_dict()[name].half().float())
     name = "matting_net.predict.weight"
     torch.testing.assert_close(both.state_dict()[name], matting_model.state_dict()[name].half().float())
+
+
+def test_weights_only_writes_the_checkpoints_model(tiny_data, tmp_path):
+    out = run(tiny_data, tmp_path / "w", "matting", "--max-steps", "1")
+    assert not (out / "weights.pt").exists()
+    run(tiny_data, out, "matting", "--weights-only")
+    state = torch.load(out / "last.pt", weights_only=False)["model"]
+    weights = load_alphanet(out / "weights.pt").state_dict()
+    torch.testing.assert_close(weights["matting_net.predict.weight"], state["matting_net.predict.weight"].half().float())
