@@ -14,7 +14,7 @@ from typing import Tuple
 import torch
 from torch import Tensor, nn
 
-from .triton_config import DEFAULT_CORES, render_config, thread_parameters, write_model_dir
+from .triton_config import DEFAULT_CORES, cpu_plan, render_config, write_model_dir
 from .triton_models import AUTO_TRIMAP_MODEL, TENSOR_MODELS, USER_TRIMAP_MODEL
 
 LIBTORCH_PLATFORM = 'platform: "pytorch_libtorch"'
@@ -57,7 +57,7 @@ def load_scripted(path: Path) -> torch.jit.ScriptModule:
 def write_libtorch_repository(out: Path, scripted: Path, cores: int = DEFAULT_CORES) -> None:
     alphanet = load_scripted(scripted)
     for spec in TENSOR_MODELS:
-        version_dir = write_model_dir(out, spec, render_config(spec, LIBTORCH_PLATFORM, thread_parameters(cores)))
+        version_dir = write_model_dir(out, spec, render_config(spec, LIBTORCH_PLATFORM, cpu_plan(cores)))
         wrap_for_triton(alphanet, spec.name).save(str(version_dir / "model.pt"))
 
 
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("model_repository"), help="the repository's folder")
     parser.add_argument("--scripted", type=Path, default=Path("model_store/alphanet.pt"),
                         help="the exported TorchScript file (python -m alphanet.export, or `make mar`)")
-    parser.add_argument("--cores", type=int, default=DEFAULT_CORES, help="CPU cores a server has for a request")
+    parser.add_argument("--cores", type=int, default=DEFAULT_CORES, help="CPU cores of a server")
     args = parser.parse_args()
     if not args.scripted.is_file():
         parser.error(f"{args.scripted} does not exist: export it first (`make mar` or python -m alphanet.export)")

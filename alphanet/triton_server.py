@@ -32,7 +32,7 @@ from typing import Iterator, Optional
 
 import psutil
 
-from .triton_config import DEFAULT_CORES, render_config, thread_parameters, write_model_dir
+from .triton_config import DEFAULT_CORES, cpu_plan, render_config, write_model_dir
 from .triton_models import AUTO_TRIMAP_MODEL, CUTOUT_MODEL, USER_TRIMAP_MODEL
 
 # Where the nvidia-pytriton wheel keeps the server, found without importing pytriton (which loads numpy, zmq
@@ -61,10 +61,9 @@ class Ports:
 
 def write_served_repository(out: Path, scripted: Path, cores: int) -> None:
     """The Python-backend twin of alphanet.triton_repo's repository, plus alphanet_cutout."""
-    parameters = thread_parameters(cores) + [("SCRIPTED_FILE", str(scripted.resolve()),
-                                              "The exported graph this model loads.")]
+    loads = ("SCRIPTED_FILE", str(scripted.resolve()), "The exported graph this model loads.")
     for spec, model_class in BACKEND_CLASSES.items():
-        version_dir = write_model_dir(out, spec, render_config(spec, PYTHON_BACKEND, parameters))
+        version_dir = write_model_dir(out, spec, render_config(spec, PYTHON_BACKEND, cpu_plan(cores), [loads]))
         module, class_name = model_class.split(".")
         (version_dir / "model.py").write_text(
             f"from alphanet.{module} import {class_name} as TritonPythonModel  # noqa: F401\n")
@@ -181,7 +180,7 @@ def main() -> None:
     for name, default in (("http", 8000), ("grpc", 8001), ("metrics", 8002)):
         parser.add_argument(f"--{name}-port", type=int, default=int(os.environ.get(f"TRITON_{name.upper()}_PORT",
                                                                                     default)))
-    parser.add_argument("--cores", type=int, default=DEFAULT_CORES, help="threads per request")
+    parser.add_argument("--cores", type=int, default=DEFAULT_CORES, help="CPU cores: instances per model")
     parser.add_argument("--workspace", type=Path,
                         help="where the served repository goes (default: a temporary folder, removed at exit)")
     args = parser.parse_args()
