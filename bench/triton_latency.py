@@ -4,7 +4,7 @@ in this process.
     .venv-triton/bin/python bench/triton_latency.py --requests 5     (after `make mar`; prints one JSON line)
 
 Starts `python -m alphanet.triton_server` on ports 18100-18102 and reports the cold start (launch to every model
-ready) and median latencies. The two sides take turns, never overlapping, with the same 2 threads. The request
+ready) and median latencies. The two sides take turns, never overlapping, on 1 thread each. The request
 carries a trimap with an unknown band, so the matting network runs as it will with trained weights (with the
 seeded random weights the automatic trimap has nothing unknown and the graph skips the matting network).
 """
@@ -28,7 +28,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 SIDE = 1024
 HTTP_PORT = 18100
-THREADS = 2  # the served models' INTRA_OP_THREAD_COUNT
+THREADS = 1  # the served models' INTRA_OP_THREAD_COUNT
 MODELS = ("alphanet", "alphanet_trimap", "alphanet_cutout")
 
 
