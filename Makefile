@@ -6,6 +6,10 @@ INSTALLED := $(VENV)/.installed
 MODEL_STORE ?= model_store
 MAR := $(MODEL_STORE)/alphanet.mar
 SCRIPTED := $(MODEL_STORE)/alphanet.pt
+# Segmentation stage of the archive: selfie (the converted MediaPipe person segmenter, the default for catalog
+# photos of people, see MODEL_CARD.md) or deeplab (the paper's DeepLabV3+, trained here, retrainable).
+SEG ?= selfie
+SEG_STAMP := $(MODEL_STORE)/.segmenter-$(SEG)
 
 .PHONY: install mar serve test clean
 
@@ -22,11 +26,17 @@ mar: $(MAR)
 
 # The archive holds the scripted model, the handler and its model-config.yaml; the handler imports
 # alphanet.imageio from the installed package. The tests build theirs with MODEL_STORE=<a tmp dir>.
-$(MAR): $(INSTALLED) handlers/alphanet_handler.py config/model-config.yaml $(wildcard alphanet/*.py alphanet/weights/*)
-	$(BIN)/python -m alphanet.export --out $(SCRIPTED)
+$(MAR): $(INSTALLED) $(SEG_STAMP) handlers/alphanet_handler.py config/model-config.yaml $(wildcard alphanet/*.py alphanet/weights/*)
+	$(BIN)/python -m alphanet.export --segmenter $(SEG) --out $(SCRIPTED)
 	$(BIN)/torch-model-archiver --force --model-name alphanet --version 1.0 --export-path $(MODEL_STORE) \
 		--serialized-file $(SCRIPTED) --handler handlers/alphanet_handler.py \
 		--config-file config/model-config.yaml
+
+# A stamp per segmenter: `make mar SEG=deeplab` after `make mar` rebuilds the archive.
+$(SEG_STAMP):
+	mkdir -p $(MODEL_STORE)
+	rm -f $(MODEL_STORE)/.segmenter-*
+	touch $@
 
 serve: install mar
 	$(BIN)/python -m alphanet.launch_torchserve --config config/config.properties
@@ -35,7 +45,7 @@ test: install
 	$(BIN)/python -m pytest
 
 clean:
-	rm -f $(MAR) $(SCRIPTED)
+	rm -f $(MAR) $(SCRIPTED) $(MODEL_STORE)/.segmenter-*
 	rm -rf logs .pytest_cache
 
 # --- Triton: `make triton-repo`, `make serve-triton` (alphanet.triton_repo, alphanet.triton_server) ---------------
@@ -59,3 +69,35 @@ triton-repo: $(MAR)
 
 serve-triton: $(TRITON_INSTALLED) $(MAR)
 	$(TRITON_VENV)/bin/python -m alphanet.triton_server --scripted $(SCRIPTED)
+
+# --- Training the default model (MODEL_CARD.md): synthetic data, then the paper's stages ---------------------
+# Each step resumes where it stopped (run folders under runs/, ignored by git); on a 2-core CPU the seg and
+# matting pre-trainings run side by side, one thread each (make -j2 train-pretrain). Debian's wallpaper packages
+# supply backgrounds: `make train-data` installs them (root, apt) and lists their licences in SOURCES.tsv.
+DATA := runs/data
+TRAIN_ARGS := --data $(DATA)/synthetic_train --val-data $(DATA)/synthetic_val --backgrounds $(DATA)/backgrounds \
+	--epochs 6 --batch-size 8 --workers 1 --threads 1 --save-every 20
+WALLPAPERS := mate-backgrounds plasma-workspace-wallpapers ukui-wallpapers gnome-backgrounds lomiri-wallpapers-20.04
+
+.PHONY: train-data train-seg train-matting train-pretrain train-e2e
+train-data: $(INSTALLED)
+	apt-get update -qq && apt-get install -y -qq $(WALLPAPERS)
+	test -d $(DATA)/backgrounds || $(BIN)/python -m alphanet.data.backgrounds --out $(DATA)/backgrounds
+	test -d $(DATA)/synthetic_train || $(BIN)/python -m alphanet.data.synthetic --out $(DATA)/synthetic_train \
+		--count 3000 --seed 1 --textures ../shared/data/photos $(DATA)/backgrounds
+	test -d $(DATA)/synthetic_val || $(BIN)/python -m alphanet.data.synthetic --out $(DATA)/synthetic_val \
+		--count 120 --seed 2 --textures $(DATA)/backgrounds_val
+	test -d $(DATA)/val_composites || $(BIN)/python -m alphanet.data.composite --data $(DATA)/synthetic_val \
+		--backgrounds $(DATA)/backgrounds_val --out $(DATA)/val_composites
+
+train-seg: train-data
+	$(BIN)/python -m alphanet.train seg $(TRAIN_ARGS) --out runs/seg
+
+train-matting: train-data
+	$(BIN)/python -m alphanet.train matting $(TRAIN_ARGS) --out runs/matting
+
+train-pretrain: train-seg train-matting
+
+train-e2e: train-pretrain
+	$(BIN)/python -m alphanet.train e2e $(TRAIN_ARGS) --out runs/e2e \
+		--init-seg runs/seg/weights.pt --init-matting runs/matting/weights.pt
