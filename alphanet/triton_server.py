@@ -46,7 +46,8 @@ PYTHON_BACKEND = 'backend: "python"'
 BACKEND_CLASSES = {AUTO_TRIMAP_MODEL: "triton_backend.TensorModel", USER_TRIMAP_MODEL: "triton_backend.TensorModel",
                    CUTOUT_MODEL: "triton_cutout.CutoutModel"}
 # Triton waits this long for requests in flight after a stop signal (its default, 30 s, is what made a
-# PyTriton script take 35 s to stop); a photo takes a few seconds on 2 cores.
+# PyTriton script take 35 s to stop). A small photo finishes within it, a 1500 px one (35 s on a busy core) is
+# cut off: for a developer's Ctrl-C a prompt stop matters more. The Kubernetes manifests wait longer.
 EXIT_TIMEOUT_S = 5
 STOP_GRACE_S = EXIT_TIMEOUT_S + 10  # then whatever is left is killed
 READY_TIMEOUT_S = 300

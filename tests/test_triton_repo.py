@@ -188,6 +188,8 @@ def test_deployment_serves_the_repository_on_its_ports_and_probes_each_model(con
     (mount,) = container["volumeMounts"]
     assert flag_values(args, "--model-repository") == [mount["mountPath"]]
     assert set(flag_values(args, "--load-model")) == set(configs)
+    (exit_timeout,) = flag_values(args, "--exit-timeout-secs")
+    assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > int(exit_timeout)
 
     readiness = container["readinessProbe"]["exec"]["command"][-1]  # run against a live server in test_triton_live
     assert set(re.findall(r"http://127\.0\.0\.1:(\d+)/v2/models/(\w+)/ready", readiness)) == \
