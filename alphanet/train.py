@@ -256,6 +256,12 @@ def train(args) -> Path:
     if args.val_data:
         val_set = make_dataset(args, args.val_data, validation=True)
         val_loader = DataLoader(val_set, batch_size=args.batch_size, num_workers=args.workers)
+    if args.validate_only:
+        if val_loader is None:
+            raise ValueError("--validate-only needs --val-data")
+        scores = validate(model, args, val_loader, device, out, position.epoch)
+        print(" ".join(f"{k}={v:.5g}" for k, v in scores.items()) + f" (step {position.step})")
+        return out
     stop_at = position.step + args.max_steps if args.max_steps else None
 
     while position.epoch < args.epochs:
@@ -335,6 +341,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--weights-only", action="store_true",
                         help="write weights.pt from the run's last.pt (mid-epoch too) and stop")
+    parser.add_argument("--validate-only", action="store_true",
+                        help="print the validation metrics of the run's last.pt (mid-epoch too) and stop")
     args = parser.parse_args(argv)
     if args.stage != "seg" and args.layout == "image-mask":
         parser.error("image-mask data has no alpha: it can only train the seg stage")

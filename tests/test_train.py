@@ -104,6 +104,8 @@ def test_weights_only_writes_the_checkpoints_model(tiny_data, tmp_path):
     out = run(tiny_data, tmp_path / "w", "matting", "--max-steps", "1")
     assert not (out / "weights.pt").exists()
     run(tiny_data, out, "matting", "--weights-only")
+    run(tiny_data, out, "matting", "--validate-only", "--val-data", str(tiny_data))
+    assert (out / "preview_epoch000.png").exists()
     state = torch.load(out / "last.pt", weights_only=False)["model"]
     weights = load_alphanet(out / "weights.pt").state_dict()
     torch.testing.assert_close(weights["matting_net.predict.weight"], state["matting_net.predict.weight"].half().float())
