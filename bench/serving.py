@@ -64,40 +64,45 @@ def in_process(files: dict, count: int) -> dict:
 
 
 def over_http(files: dict, count: int, workers: int, threads: int) -> dict:
-    root = Path(tempfile.mkdtemp(prefix="bench-serving-"))
-    config = (REPO / "config" / "config.properties").read_text()
-    for port, replacement in PORTS.items():
-        config = config.replace(port, replacement)
-    (root / "config.properties").write_text(config.replace("model_store=model_store",
-                                                           f"model_store={REPO / 'model_store'}"))
-    env = {**os.environ, "ALPHANET_THREADS": str(threads), "LOG_LOCATION": str(root), "METRICS_LOCATION": str(root)}
-    url = "http://127.0.0.1:18080/predictions/alphanet"
-    start = time.perf_counter()
-    with open(root / "stdout.log", "w") as log:
-        process = start_torchserve(root / "config.properties", root, root, env=env, log=log)
-    try:
-        while not worker_statuses("http://127.0.0.1:18081", "alphanet", root / "key_file.json"):
-            time.sleep(0.2)
-        requests.put("http://127.0.0.1:18081/models/alphanet", timeout=300,
-                     params={"min_worker": workers, "max_worker": workers, "synchronous": "true"})
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as folder:
+        root = Path(folder)
+        config = (REPO / "config" / "config.properties").read_text()
+        for port, replacement in PORTS.items():
+            config = config.replace(port, replacement)
+        (root / "config.properties").write_text(config.replace("model_store=model_store",
+                                                               f"model_store={REPO / 'model_store'}"))
+        env = {**os.environ, "ALPHANET_THREADS": str(threads), "LOG_LOCATION": str(root),
+               "METRICS_LOCATION": str(root)}
+        start = time.perf_counter()
+        with open(root / "stdout.log", "w") as log:
+            process = start_torchserve(root / "config.properties", root, root, env=env, log=log)
+        try:
+            while not worker_statuses("http://127.0.0.1:18081", "alphanet", root / "key_file.json"):
+                time.sleep(0.2)
+            requests.put("http://127.0.0.1:18081/models/alphanet", timeout=300,
+                         params={"min_worker": workers, "max_worker": workers, "synchronous": "true"})
+            return measure(files, count, start)
+        finally:
+            stop_torchserve(process)
 
-        def post(_=None) -> requests.Response:
-            return requests.post(url, files=files, timeout=600)
 
-        while post().status_code != 200:
-            time.sleep(0.2)
-        cold_start = time.perf_counter() - start
-        latencies = []
-        for _ in range(count):
-            sent = time.perf_counter()
-            assert post().status_code == 200
-            latencies.append(time.perf_counter() - sent)
+def measure(files: dict, count: int, start: float) -> dict:
+    """Cold start (from `start` to the first answer), then sequential latency, then 2 clients' throughput."""
+    def post(_=None) -> requests.Response:
+        return requests.post("http://127.0.0.1:18080/predictions/alphanet", files=files, timeout=600)
+
+    while post().status_code != 200:
+        time.sleep(0.2)
+    cold_start = time.perf_counter() - start
+    latencies = []
+    for _ in range(count):
         sent = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            assert all(r.status_code == 200 for r in pool.map(post, range(2 * count)))
-        throughput = 2 * count / (time.perf_counter() - sent)
-    finally:
-        stop_torchserve(process)
+        assert post().status_code == 200
+        latencies.append(time.perf_counter() - sent)
+    sent = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert all(r.status_code == 200 for r in pool.map(post, range(2 * count)))
+    throughput = 2 * count / (time.perf_counter() - sent)
     return {"cold_start_to_first_answer_s": cold_start, "median_s": statistics.median(latencies),
             "throughput_2_clients_per_s": throughput}
 
