@@ -1,0 +1,61 @@
+"""`make serve`'s launcher (python -m alphanet.launch_torchserve): Ctrl-C stops TorchServe and leaves no
+process behind."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from alphanet.healthcheck import worker_statuses
+from tests.torchserve import READY_TIMEOUT_S, free_ports, on_port, profile_with, read_profile
+
+pytestmark = pytest.mark.slow
+
+
+def launcher_config(tmp_path, model_store):
+    """The development profile on free ports, serving `model_store`; returns (config, management URL)."""
+    http, management, metrics, grpc, grpc_management = free_ports(5)
+    addresses = read_profile("config.properties")
+    config = tmp_path / "config.properties"
+    config.write_text(profile_with("config.properties", {
+        "inference_address": on_port(addresses["inference_address"], http),
+        "management_address": on_port(addresses["management_address"], management),
+        "metrics_address": on_port(addresses["metrics_address"], metrics),
+        "grpc_inference_port": grpc, "grpc_management_port": grpc_management, "model_store": model_store}))
+    return config, f"http://127.0.0.1:{management}"
+
+
+def alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_ctrl_c_stops_torchserve_and_every_process_it_started(tmp_path, model_store):
+    config, management = launcher_config(tmp_path, model_store)
+    env = {**os.environ, "LOG_LOCATION": str(tmp_path), "METRICS_LOCATION": str(tmp_path)}
+    with open(tmp_path / "launcher.log", "w") as log:
+        launcher = subprocess.Popen([sys.executable, "-m", "alphanet.launch_torchserve", "--config", str(config)],
+                                    cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+    started = []
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while set(worker_statuses(management, "alphanet", tmp_path / "key_file.json")) != {"READY"}:
+            assert launcher.poll() is None and time.monotonic() < deadline, (tmp_path / "launcher.log").read_text()
+            time.sleep(0.5)
+        started = psutil.Process(launcher.pid).children(recursive=True)  # torchserve, the JVM, 2 workers
+        assert len(started) >= 4
+        launcher.send_signal(signal.SIGINT)  # what Ctrl-C in `make serve`'s terminal sends it
+        assert launcher.wait(timeout=60) == 128 + signal.SIGINT
+        left = [process for process in started if alive(process)]
+        assert left == [], f"still running after Ctrl-C: {[process.cmdline()[:3] for process in left]}"
+    finally:  # whatever a failure left behind
+        for process in started + [psutil.Process(launcher.pid)] if launcher.poll() is None else started:
+            if alive(process):
+                process.kill()
+        launcher.wait()
