@@ -181,13 +181,14 @@ def test_scripted_matches_eager_on_the_shared_photos(model, scripted_path, photo
 def test_exported_file_runs_in_a_fresh_process_with_only_torch(tmp_path):
     path = export_scripted(tmp_path / "alphanet.pt")
     probe = (
-        "import sys, torch\n"
+        "import sys\n"
+        "sys.modules['alphanet'] = sys.modules['handlers'] = None  # any import of project code now fails\n"
+        "import torch\n"
         f"m = torch.jit.load({str(path)!r})\n"
         "alpha, trimap = m(torch.full((37, 53, 3), 120, dtype=torch.uint8))\n"
         "assert alpha.shape == (37, 53) and trimap.shape == (37, 53)\n"
         "alpha, _ = m(torch.zeros(37, 53, 3, dtype=torch.uint8), torch.full((37, 53), 255, dtype=torch.uint8))\n"
         "assert bool((alpha == 1).all())\n"
-        "assert not any(name.startswith('alphanet') for name in sys.modules)\n"
         "print('ok')\n"
     )
     # -I: isolated mode, neither the working directory nor PYTHONPATH is on sys.path
@@ -195,6 +196,3 @@ def test_exported_file_runs_in_a_fresh_process_with_only_torch(tmp_path):
                             timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
-    with pytest.raises(subprocess.CalledProcessError):
-        subprocess.run([sys.executable, "-I", "-c", "import alphanet"], cwd=tmp_path, check=True,
-                       capture_output=True)
