@@ -1,21 +1,23 @@
 """End to end on Triton: `python -m alphanet.triton_server` (what `make serve-triton` runs) in .venv-triton, a real
 tritonserver, real HTTP with the v2 binary-data extension (plain requests, since tritonclient needs numpy<2), and
-gRPC through tritonclient in .venv-triton. One server for the session, on free ports, in its own process group
-and workspace; one more for the test of stopping."""
+gRPC through tritonclient in .venv-triton. One server for the session, serving the scripted file of the archive
+`make mar` builds (conftest's model_store), on free ports, in its own process group and workspace; one more for
+the test of stopping."""
 import io
 import json
 import os
 import signal
-import socket
 import struct
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Union
 
+import numba
 import numpy as np
 import psutil
 import pytest
@@ -24,19 +26,19 @@ import torch
 import yaml
 from PIL import Image
 
-from alphanet.export import export_scripted
 from alphanet.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer
+from alphanet.triton_config import DEFAULT_CORES, cpu_plan
 from alphanet.triton_models import CUTOUT_MODEL, TENSOR_MODELS
+from tests.torchserve import free_ports
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 TRITON_PYTHON = REPO / ".venv-triton" / "bin" / "python"
-ASTRONAUT = SHARED / "data" / "photos" / "astronaut.png"
 MODEL_NAMES = [spec.name for spec in TENSOR_MODELS] + [CUTOUT_MODEL.name]
 V2_DATATYPES = {np.dtype(np.uint8): "UINT8", np.dtype(np.float32): "FP32"}
 READY_TIMEOUT_S = 300
 REQUEST_TIMEOUT_S = 120
-STOP_LIMIT_S = 15  # measured: about 4 s on a busy 2-core machine
+STOP_LIMIT_S = 15  # measured: about 4 to 6 s on a busy 2-core machine
+SERVED_THREADS = int({key: value for key, value, _ in cpu_plan(DEFAULT_CORES).parameters}["INTRA_OP_THREAD_COUNT"])
 
 pytestmark = pytest.mark.slow
 
@@ -48,16 +50,6 @@ class TritonServer:
     grpc_port: int
     metrics: str
     log: Path
-
-
-def free_ports(count: int) -> list:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def start_triton(scripted: Path, root: Path) -> TritonServer:
@@ -131,8 +123,18 @@ def stop_group(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def scripted(tmp_path_factory) -> Path:
-    return export_scripted(tmp_path_factory.mktemp("export") / "alphanet.pt")
+def scripted(model_store) -> Path:
+    return model_store / "alphanet.pt"
+
+
+@pytest.fixture(scope="session")
+def astronaut_file(shared_data) -> Path:
+    return shared_data / "photos" / "astronaut.png"
+
+
+@pytest.fixture(scope="session")
+def astronaut(astronaut_file) -> np.ndarray:
+    return np.array(Image.open(astronaut_file).convert("RGB"))
 
 
 @pytest.fixture(scope="session")
@@ -141,10 +143,23 @@ def in_process(scripted):
     model = torch.jit.load(str(scripted))
 
     def call(image: np.ndarray, trimap: np.ndarray = None):
-        with torch.inference_mode():
+        with torch.inference_mode(), served_threads():
             alpha, used = model(torch.from_numpy(image), None if trimap is None else torch.from_numpy(trimap))
         return alpha.numpy(), used.numpy()
     return call
+
+
+@contextmanager
+def served_threads():
+    """Compute as a served instance does: float results depend on how the work is split among threads."""
+    torch_threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
+    torch.set_num_threads(SERVED_THREADS)
+    numba.set_num_threads(SERVED_THREADS)  # pymatting's parallel loops
+    try:
+        yield
+    finally:
+        torch.set_num_threads(torch_threads)
+        numba.set_num_threads(numba_threads)
 
 
 @pytest.fixture(scope="session")
@@ -190,10 +205,6 @@ def outputs(response: requests.Response) -> Dict[str, Value]:
             dtype = next(t for t, name in V2_DATATYPES.items() if name == output["datatype"])
             results[output["name"]] = np.frombuffer(blob, dtype).reshape(output["shape"])
     return results
-
-
-def astronaut() -> np.ndarray:
-    return np.array(Image.open(ASTRONAUT).convert("RGB"))
 
 
 def encoded_png(pixels: np.ndarray) -> bytes:
@@ -257,8 +268,8 @@ def test_the_deployments_readiness_probe_passes_on_a_ready_server_only(triton):
 
 # --- answers: the same as the scripted file in process, and as TorchServe's encoding ----------------------
 
-def test_alphanet_matches_the_in_process_call_on_a_real_photo(triton, in_process):
-    image = astronaut()
+def test_alphanet_matches_the_in_process_call_on_a_real_photo(triton, in_process, astronaut):
+    image = astronaut
     answer = outputs(infer(triton, "alphanet", {"image__0": image}))
     alpha, used_trimap = in_process(image)
     assert answer["alpha__0"].shape == image.shape[:2] and answer["alpha__0"].dtype == np.float32
@@ -266,8 +277,8 @@ def test_alphanet_matches_the_in_process_call_on_a_real_photo(triton, in_process
     np.testing.assert_array_equal(answer["trimap__1"], used_trimap)
 
 
-def test_alphanet_trimap_honours_the_users_trimap(triton, in_process):
-    image = astronaut()
+def test_alphanet_trimap_honours_the_users_trimap(triton, in_process, astronaut):
+    image = astronaut
     trimap = np.full(image.shape[:2], 255, np.uint8)
     trimap[:, :200] = 0
     trimap[:, 200:240] = 128
@@ -280,18 +291,19 @@ def test_alphanet_trimap_honours_the_users_trimap(triton, in_process):
 
 @pytest.mark.parametrize("options", [{}, {"output": b"composite", "format": b"jpeg", "bg": b"00ff00"}],
                          ids=["cutout", "composite-jpeg"])
-def test_cutout_answers_what_the_torchserve_handler_encodes(triton, in_process, options):
-    photo = ASTRONAUT.read_bytes()
+def test_cutout_answers_what_the_torchserve_handler_encodes(triton, in_process, astronaut_file, options):
+    photo = astronaut_file.read_bytes()
     answer = outputs(infer(triton, "alphanet_cutout", {"image": photo, **options}))
     text = {name: value.decode() for name, value in options.items()}
     request = decode_request(photo, None, text.get("output"), text.get("bg"), text.get("format"), DEFAULT_MAX_PIXELS)
-    expected = encode_answer(request, *in_process(request.image))
+    with served_threads():
+        expected = encode_answer(request, *in_process(request.image))
     assert answer["content_type"].decode() == expected.content_type
     assert answer["body"] == expected.body
 
 
-def test_cutout_with_a_trimap_file_honours_it(triton):
-    image = astronaut()[::4, ::4].copy()
+def test_cutout_with_a_trimap_file_honours_it(triton, astronaut):
+    image = astronaut[::4, ::4].copy()
     trimap = np.full(image.shape[:2], 255, np.uint8)
     trimap[:, :50] = 0
     answer = outputs(infer(triton, "alphanet_cutout", {"image": encoded_png(image), "trimap": encoded_png(trimap),

@@ -74,14 +74,13 @@ print(json.dumps({
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory) -> dict:
-    """`make triton-repo` into a temporary store and repository, as a user runs it."""
-    root = tmp_path_factory.mktemp("triton_repo")
-    store, repository = root / "model_store", root / "model_repository"
-    build = subprocess.run(["make", "--no-print-directory", "triton-repo", f"MODEL_STORE={store}",
+def built(model_store, tmp_path_factory) -> dict:
+    """`make triton-repo`, as a user runs it, from the archive's store (conftest's model_store)."""
+    repository = tmp_path_factory.mktemp("triton") / "model_repository"
+    build = subprocess.run(["make", "--no-print-directory", "triton-repo", f"MODEL_STORE={model_store}",
                             f"TRITON_REPO={repository}"], cwd=REPO, capture_output=True, text=True)
     assert build.returncode == 0, build.stdout + build.stderr
-    return {"repository": repository, "scripted": store / "alphanet.pt"}
+    return {"repository": repository, "scripted": model_store / "alphanet.pt"}
 
 
 @pytest.fixture(scope="session")
