@@ -54,13 +54,18 @@ def tracked(path: str) -> bool:
     return bool(listed.stdout.strip())
 
 
-def made_by_make_mar(path: str) -> bool:
-    """Whether `make mar`'s torch-model-archiver writes `path` (it writes <export-path>/<model-name>.mar)."""
+def archiver_options() -> dict:
+    """The options `make mar` gives torch-model-archiver ({"--model-name": "alphanet", ...}); empty without one."""
     dry_run = subprocess.run(["make", "--no-print-directory", "-n", "-B", "mar"], cwd=REPO,
                              capture_output=True, text=True).stdout.replace("\\\n", " ")
     archiver = next((line for line in dry_run.splitlines() if "torch-model-archiver" in line), "")
-    options = dict(re.findall(r"(--[\w-]+) ([^\s-]\S*)", archiver))
-    return bool(archiver) and f"{options.get('--export-path')}/{options.get('--model-name')}.mar" == path
+    return dict(re.findall(r"(--[\w-]+) ([^\s-]\S*)", archiver))
+
+
+def made_by_make_mar(path: str) -> bool:
+    """Whether `make mar`'s torch-model-archiver writes `path` (it writes <export-path>/<model-name>.mar)."""
+    options = archiver_options()
+    return bool(options) and f"{options.get('--export-path')}/{options.get('--model-name')}.mar" == path
 
 
 def copied_sources() -> list:

@@ -1,6 +1,7 @@
 """A real TorchServe for the tests: one per call of `running_torchserve`, serving a config profile on free ports,
 with its own logs, working directory and TMPDIR, and stopped with every process it started."""
 import os
+import re
 import socket
 import subprocess
 import time
@@ -24,6 +25,7 @@ class Server:
     metrics: str
     logs: Path
     key_file: Path  # where TorchServe writes its keys when token authorization is on
+    process_group: int  # the launcher's pid: the JVM and the workers are in its group
 
 
 def free_ports(count: int) -> list:
@@ -34,6 +36,18 @@ def free_ports(count: int) -> list:
     for s in sockets:
         s.close()
     return ports
+
+
+def read_profile(profile: str) -> dict:
+    """config/<profile> as a dict of its keys and values."""
+    lines = (REPO / "config" / profile).read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#")]
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def on_port(address: str, port: int) -> str:
+    """`http://HOST:PORT` with another port."""
+    return re.sub(r":\d+$", f":{port}", address)
 
 
 def profile_with(profile: str, overrides: dict) -> str:
@@ -64,25 +78,27 @@ def wait_until_ready(server: Server, process: subprocess.Popen, model: str = "al
 @contextmanager
 def running_torchserve(profile: str, store: Path, root: Path):
     """TorchServe with config/<profile>, serving `store`, everything it writes under `root`; stopped, with
-    all its processes, on exit."""
+    all its processes, on exit. Each address keeps the profile's host, only the ports are free ones, so the
+    server binds where the profile says (loopback or all interfaces); the tests talk to it on loopback."""
     logs, work, tmp = root / "logs", root / "work", root / "tmp"
     for folder in (logs, work, tmp):
-        folder.mkdir()
+        folder.mkdir(parents=True)
     http, management, metrics, grpc, grpc_management = free_ports(5)
     config = root / profile
+    addresses = read_profile(profile)
     config.write_text(profile_with(profile, {
-        "inference_address": f"http://127.0.0.1:{http}",
-        "management_address": f"http://127.0.0.1:{management}",
-        "metrics_address": f"http://127.0.0.1:{metrics}",
+        "inference_address": on_port(addresses["inference_address"], http),
+        "management_address": on_port(addresses["management_address"], management),
+        "metrics_address": on_port(addresses["metrics_address"], metrics),
         "grpc_inference_port": grpc,
         "grpc_management_port": grpc_management,
         "model_store": store,
     }))
-    server = Server(f"http://127.0.0.1:{http}", f"http://127.0.0.1:{management}",
-                    f"http://127.0.0.1:{metrics}", logs, work / "key_file.json")
     env = {**os.environ, "LOG_LOCATION": str(logs), "METRICS_LOCATION": str(logs)}
     with open(logs / "stdout.log", "w") as stdout:
         process = start_torchserve(config, cwd=work, tmpdir=tmp, env=env, log=stdout)
+        server = Server(f"http://127.0.0.1:{http}", f"http://127.0.0.1:{management}",
+                        f"http://127.0.0.1:{metrics}", logs, work / "key_file.json", process.pid)
         try:
             wait_until_ready(server, process)
             yield server
