@@ -17,7 +17,10 @@ def worker_statuses(management_url: str, model: str, key_file: Path) -> list:
     or does not know the model."""
     headers = {}
     if key_file.is_file():
-        key = json.loads(key_file.read_text())["management"]["key"]
+        try:
+            key = json.loads(key_file.read_text())["management"]["key"]
+        except (ValueError, KeyError):  # TorchServe creates the file first and writes the keys a moment later
+            return []
         headers["Authorization"] = f"Bearer {key}"
     try:
         response = requests.get(f"{management_url}/models/{model}", headers=headers, timeout=5)

@@ -1,17 +1,25 @@
 """End to end: the archive `make mar` builds, served by a real TorchServe with each config profile, over real
 HTTP. One server per profile, each on its own ports and in its own directories."""
 import io
+import ipaddress
 import json
+import os
+import re
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
+import psutil
 import pytest
 import requests
 from PIL import Image
 
-from tests.torchserve import READY_TIMEOUT_S, Server, free_ports, running_torchserve
+from alphanet.healthcheck import worker_statuses
+from tests.torchserve import READY_TIMEOUT_S, Server, free_ports, read_profile, running_torchserve
 
 pytestmark = pytest.mark.slow
 
@@ -304,3 +312,106 @@ def test_healthcheck_command_reads_the_key_file(production_torchserve):
     assert healthcheck(production_torchserve.management).returncode == 0
     closed_port = free_ports(1)[0]
     assert healthcheck(f"http://127.0.0.1:{closed_port}").returncode == 1
+
+
+def test_healthcheck_takes_a_key_file_still_being_written_for_not_ready(production_torchserve, tmp_path):
+    """TorchServe creates key_file.json first and writes the keys a moment later."""
+    key_file = tmp_path / "key_file.json"
+    key_file.write_text("")
+    assert worker_statuses(production_torchserve.management, "alphanet", key_file) == []
+
+
+# --- secure defaults: each profile's settings, and where the production server really listens -------------
+
+PROFILES = ["config.properties", "config.production.properties", "config.k8s.properties",
+            "config.kserve.properties"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_profile_keeps_management_and_metrics_on_loopback(profile):
+    settings = read_profile(profile)
+    assert urlsplit(settings["management_address"]).hostname == "127.0.0.1"
+    assert urlsplit(settings["metrics_address"]).hostname == "127.0.0.1"
+    # TorchServe's gRPC APIs listen on loopback unless these are set.
+    assert "grpc_inference_address" not in settings and "grpc_management_address" not in settings
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_profile_registers_models_from_its_store_only(profile):
+    """Only development may register models over the API, and every profile's allowed_urls admits files in its
+    model store and nothing else."""
+    settings = read_profile(profile)
+    assert settings["enable_model_api"] == ("true" if profile == "config.properties" else "false")
+    in_store = f"file://{Path('/app', settings['model_store'])}/alphanet.mar"  # relative: in the image's /app
+    assert re.fullmatch(settings["allowed_urls"], in_store)
+    for elsewhere in ("https://example.com/alphanet.mar", "file:///tmp/alphanet.mar"):
+        assert not re.fullmatch(settings["allowed_urls"], elsewhere)
+
+
+def listening_ports(process_group: int) -> dict:
+    """port -> address of every TCP socket a process of the group listens on."""
+    ports = {}
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == process_group:
+                ports.update({c.laddr.port: c.laddr.ip for c in process.net_connections("tcp")
+                              if c.status == psutil.CONN_LISTEN})
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return ports
+
+
+def is_loopback(address: str) -> bool:
+    parsed = ipaddress.ip_address(address)
+    return (getattr(parsed, "ipv4_mapped", None) or parsed).is_loopback  # ::ffff:127.0.0.1 too
+
+
+def non_loopback_addresses() -> list:
+    return [address.address for addresses in psutil.net_if_addrs().values() for address in addresses
+            if address.family == socket.AF_INET and not is_loopback(address.address)]
+
+
+def accepts_connections(address: str, port: int) -> bool:
+    try:
+        socket.create_connection((address, port), timeout=5).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_production_listens_beyond_loopback_for_inference_only(production_torchserve):
+    """Inference, management, metrics and both gRPC ports: all but inference on loopback. Where this machine has
+    another address, the management port refuses connections on it while the inference port takes them."""
+    ports = listening_ports(production_torchserve.process_group)
+    inference, management = (urlsplit(url).port for url in (production_torchserve.inference,
+                                                           production_torchserve.management))
+    assert ports.pop(inference) in ("0.0.0.0", "::")
+    assert len(ports) == 4 and all(is_loopback(address) for address in ports.values()), ports
+    for address in non_loopback_addresses():
+        assert accepts_connections(address, inference)
+        assert not accepts_connections(address, management), f"management answers on {address}"
+
+
+def test_production_refuses_management_calls_without_the_management_token(production_torchserve):
+    url = f"{production_torchserve.management}/models/alphanet"
+    assert "Token Authorization failed" in requests.get(url, timeout=60).text
+    refused = requests.get(url, headers=bearer(production_torchserve, "inference"), timeout=60)
+    assert refused.status_code == 400  # the inference key opens inference only
+    assert requests.get(url, headers=bearer(production_torchserve, "management"), timeout=60).status_code == 200
+
+
+def test_registering_a_model_from_a_url_is_refused_unfetched(torchserve):
+    """Development allows registering models (from its store): a URL elsewhere is turned away by allowed_urls
+    before TorchServe tries to download it (the port is closed anyway)."""
+    url = f"http://127.0.0.1:{free_ports(1)[0]}/alphanet.mar"
+    response = requests.post(f"{torchserve.management}/models", params={"url": url}, timeout=60)
+    assert response.status_code == 404, response.text  # TorchServe's answer for an archive it will not get
+    assert "does not match any allowed URL" in response.json()["message"]
+
+
+def test_production_refuses_a_body_over_max_request_size(production_torchserve):
+    limit = int(read_profile("config.production.properties")["max_request_size"])
+    response = requests.post(f"{production_torchserve.inference}/predictions/alphanet", data=bytes(limit + 1),
+                             headers={"Content-Type": "application/octet-stream",
+                                      **bearer(production_torchserve, "inference")}, timeout=REQUEST_TIMEOUT_S)
+    assert response.status_code == 413
