@@ -11,11 +11,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Optional
 
-import psutil
+from alphanet.process_group import stop_process_group
 
 STOP_GRACE_S = 15  # the group exits about 4.5 s after SIGTERM
 # The console script installed beside this interpreter, so a bare `.venv/bin/python -m ...` finds it.
@@ -34,37 +33,7 @@ def start_torchserve(config: Path, cwd: Path, tmpdir: Path, env: Optional[dict] 
 
 def stop_torchserve(process: subprocess.Popen) -> None:
     """SIGTERM the whole group; SIGKILL what is left of it after STOP_GRACE_S."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        if _group_ended(process, STOP_GRACE_S):
-            break
-    process.wait()
-
-
-def _group_ended(process: subprocess.Popen, timeout_s: float) -> bool:
-    """Whether every process of the group is gone within `timeout_s`. Zombies don't count: the JVM, orphaned
-    when the launcher dies first, is reaped by init (or never, when we are PID 1 in a container)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        process.poll()  # reap our own child
-        if not _live_members(process.pid):
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _live_members(pgid: int) -> list:
-    members = []
-    for candidate in psutil.process_iter():
-        try:
-            if os.getpgid(candidate.pid) == pgid and candidate.status() != psutil.STATUS_ZOMBIE:
-                members.append(candidate)
-        except (ProcessLookupError, psutil.NoSuchProcess):
-            continue
-    return members
+    stop_process_group(process, STOP_GRACE_S)
 
 
 class _StopSignal(Exception):

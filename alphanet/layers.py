@@ -1,5 +1,5 @@
 """Small convolution blocks shared by the segmentation and matting networks."""
-from torch import Tensor, nn
+from torch import nn
 
 
 class ConvBNReLU(nn.Sequential):

@@ -5,7 +5,6 @@ gRPC through tritonclient in .venv-triton. One server for the session, serving t
 the test of stopping."""
 import io
 import json
-import os
 import signal
 import struct
 import subprocess
@@ -19,7 +18,6 @@ from typing import Dict, Union
 
 import numba
 import numpy as np
-import psutil
 import pytest
 import requests
 import torch
@@ -29,6 +27,7 @@ from PIL import Image
 from alphanet.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer
 from alphanet.triton_config import DEFAULT_CORES, cpu_plan
 from alphanet.triton_models import CUTOUT_MODEL, TENSOR_MODELS
+from alphanet.process_group import stop_process_group, wait_for_group_end
 from tests.torchserve import free_ports
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,7 +75,7 @@ def wait_until_every_model_is_ready(server: TritonServer) -> None:
         if all(answers_200(f"{server.http}/v2/models/{name}/ready") for name in MODEL_NAMES):
             return
         time.sleep(0.5)
-    stop_group(server.process)
+    stop_process_group(server.process, STOP_LIMIT_S)
     pytest.fail(f"models not ready after {READY_TIMEOUT_S} s\n{server.log.read_text()}")
 
 
@@ -85,41 +84,6 @@ def answers_200(url: str) -> bool:
         return requests.get(url, timeout=5).status_code == 200
     except requests.ConnectionError:
         return False
-
-
-def live_members(pgid: int) -> list:
-    """The processes of group `pgid` that still run (zombies wait for their parent to reap them, they run
-    nothing)."""
-    members = []
-    for candidate in psutil.process_iter():
-        try:
-            if os.getpgid(candidate.pid) == pgid and candidate.status() != psutil.STATUS_ZOMBIE:
-                members.append(candidate)
-        except (ProcessLookupError, psutil.NoSuchProcess):
-            continue
-    return members
-
-
-def wait_for_group_end(process: subprocess.Popen, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        process.poll()  # reap the launcher, our child
-        if not live_members(process.pid):
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM to the whole group, SIGKILL to what is left of it after STOP_LIMIT_S."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        if wait_for_group_end(process, STOP_LIMIT_S):
-            break
-    process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -166,7 +130,7 @@ def served_threads():
 def triton(scripted, tmp_path_factory):
     server = start_triton(scripted, tmp_path_factory.mktemp("triton"))
     yield server
-    stop_group(server.process)
+    stop_process_group(server.process, STOP_LIMIT_S)
 
 
 # --- the v2 protocol with the binary-data extension ----------------------------------------------------
@@ -361,7 +325,7 @@ def test_sigterm_to_the_launcher_stops_every_process_promptly(scripted, tmp_path
         ended = wait_for_group_end(server.process, STOP_LIMIT_S)
         elapsed = time.monotonic() - started
     finally:
-        stop_group(server.process)
+        stop_process_group(server.process, STOP_LIMIT_S)
     assert ended, f"processes left after {STOP_LIMIT_S} s\n{server.log.read_text()[-4000:]}"
     assert server.process.returncode == 0
     print(f"stopped in {elapsed:.1f} s")
