@@ -151,9 +151,10 @@ class Summary:
 
 
 def process(inputs, out_dir, urls=(DEFAULT_URL,), output="cutout", bg=None, file_format=None, trimap_dir=None,
-            concurrency=4, timeout_s=180.0, retry=RetryPolicy(), cooldown_s=30.0) -> Summary:
+            concurrency=4, timeout_s=180.0, retry=RetryPolicy(), cooldown_s=30.0, token=None) -> Summary:
     """Send every photo in `inputs` (files, or folders searched recursively) to the servers at `urls`, `concurrency`
-    requests at a time, and write the answers under `out_dir`. Ctrl-C returns the summary so far, marked
+    requests at a time, and write the answers under `out_dir`. `token` (TorchServe's inference key, or whatever
+    the gateway in front expects) goes as a bearer token with every request. Ctrl-C returns the summary so far, marked
     interrupted. Raises UsageError for arguments that cannot work."""
     options = RequestOptions(output, bg, file_format)
     if concurrency < 1:
@@ -165,7 +166,7 @@ def process(inputs, out_dir, urls=(DEFAULT_URL,), output="cutout", bg=None, file
     remove_temp_files(out_dir)
     pending = skip_done(jobs, options.expected_suffix(), summary)
     timeout = (min(CONNECT_TIMEOUT_S, timeout_s), timeout_s)
-    run_jobs(pending, Uploader(pool, options, retry, timeout, threading.Event()), concurrency, summary)
+    run_jobs(pending, Uploader(pool, options, retry, timeout, threading.Event(), token), concurrency, summary)
     return summary
 
 
@@ -264,9 +265,12 @@ class Uploader:
     retry: RetryPolicy
     timeout: tuple  # (connect, read) seconds
     stop: threading.Event  # set on Ctrl-C
+    token: Optional[str] = None  # sent as "Authorization: Bearer <token>"
 
     def work(self, waiting: queue.Queue, outcomes: queue.Queue) -> None:
         with requests.Session() as session:  # one per thread: a Session is not safe to share between threads
+            if self.token:
+                session.headers["Authorization"] = f"Bearer {self.token}"
             while not self.stop.is_set():
                 try:
                     job = waiting.get_nowait()
@@ -450,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backoff-base", type=float, default=1.0, help="first retry's longest wait, in s")
     parser.add_argument("--backoff-cap", type=float, default=30.0, help="longest wait before a retry, in s")
     parser.add_argument("--cooldown", type=float, default=30.0, help="seconds a failing server is passed over")
+    parser.add_argument("--token", default=os.environ.get("ALPHANET_TOKEN"),
+                        help="bearer token for every request: TorchServe's inference key in the production profile "
+                             "(default: $ALPHANET_TOKEN)")
     return parser
 
 
@@ -460,7 +467,7 @@ def main(argv: Optional[list] = None) -> int:
     retry = RetryPolicy(args.backoff_base, args.backoff_cap, args.max_attempts)
     try:
         summary = process(args.inputs, args.out, urls, args.output, args.bg, args.file_format, args.trimap_dir,
-                          args.concurrency, args.timeout, retry, args.cooldown)
+                          args.concurrency, args.timeout, retry, args.cooldown, args.token)
     except UsageError as error:
         parser.error(str(error))
     except KeyboardInterrupt:  # while listing the photos, before any was sent

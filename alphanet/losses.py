@@ -2,7 +2,9 @@
 
 The paper's matting loss is gamma * A_L + (1 - gamma) * C_L with plain L1 terms over the whole image
 (not only the unknown band) and gamma = 0.5; here both terms are means over pixels, which only
-rescales the paper's sums.
+rescales the paper's sums. `unknown_weight` optionally weighs the trimap's unknown band more (a deviation
+from the paper, off by default): fusion keeps only the band's alpha, and with a plain whole-image loss a
+small net meets most of the loss by copying the trimap and learns the band slowly.
 """
 import torch
 import torch.nn.functional as F
@@ -10,7 +12,8 @@ from torch import Tensor
 
 
 def matting_loss(alpha_pred: Tensor, alpha_gt: Tensor, image: Tensor, fg: Tensor, bg: Tensor,
-                 has_fg_bg: Tensor | None = None, gamma: float = 0.5) -> Tensor:
+                 has_fg_bg: Tensor | None = None, gamma: float = 0.5, trimap: Tensor | None = None,
+                 unknown_weight: float = 1.0) -> Tensor:
     """gamma * alpha L1 + (1 - gamma) * composition L1, averaged over the batch; a scalar.
 
     alpha_pred, alpha_gt: `(N, 1, H, W)` in [0, 1].
@@ -18,9 +21,11 @@ def matting_loss(alpha_pred: Tensor, alpha_gt: Tensor, image: Tensor, fg: Tensor
         alpha_gt * fg + (1 - alpha_gt) * bg.
     has_fg_bg: bool `(N,)`; a sample marked False has no usable fg / bg (e.g. a real photo with only
         a ground-truth matte) and contributes only gamma * its alpha term. None means all True.
+    trimap: `(N, 1, H, W)` in {0, 0.5, 1}; needed only when unknown_weight != 1, whose pixels in the
+        unknown band (0.5) then count unknown_weight times as much as the others.
 
-    Each sample's terms are means over its pixels (and colour channels for the composition); the
-    loss is the mean of the per-sample losses, so a sample's weight does not depend on its batch.
+    Each sample's terms are weighted means over its pixels (and colour channels for the composition);
+    the loss is the mean of the per-sample losses, so a sample's weight does not depend on its batch.
     """
     _check_same_shape(alpha_pred, alpha_gt, "alpha_pred", "alpha_gt")
     if alpha_pred.dim() != 4 or alpha_pred.shape[1] != 1:
@@ -37,13 +42,31 @@ def matting_loss(alpha_pred: Tensor, alpha_gt: Tensor, image: Tensor, fg: Tensor
         raise ValueError(f"has_fg_bg must be a bool tensor of shape ({batch_size},), "
                          f"got {has_fg_bg.dtype} {tuple(has_fg_bg.shape)}")
 
-    alpha_l1 = (alpha_pred - alpha_gt).abs().mean(dim=(1, 2, 3))
+    weight = _pixel_weight(alpha_pred, trimap, unknown_weight)
+    alpha_l1 = _weighted_mean((alpha_pred - alpha_gt).abs(), weight)
     # Select rather than multiply by a 0/1 mask: placeholder fg / bg (even NaN) of the other samples
     # must not reach the loss or its gradient.
     alpha_with_fg_bg = alpha_pred[has_fg_bg]
     composite = alpha_with_fg_bg * fg[has_fg_bg] + (1 - alpha_with_fg_bg) * bg[has_fg_bg]
-    composition_l1 = (composite - image[has_fg_bg]).abs().mean(dim=(1, 2, 3))
+    composition_l1 = _weighted_mean((composite - image[has_fg_bg]).abs(), weight[has_fg_bg])
     return (gamma * alpha_l1.sum() + (1 - gamma) * composition_l1.sum()) / batch_size
+
+
+def _pixel_weight(alpha_pred: Tensor, trimap: Tensor | None, unknown_weight: float) -> Tensor:
+    """`(N, 1, H, W)` weights: 1 everywhere, unknown_weight in the trimap's unknown band."""
+    if unknown_weight == 1.0:
+        return torch.ones_like(alpha_pred)
+    if trimap is None:
+        raise ValueError("unknown_weight needs the trimap")
+    _check_same_shape(alpha_pred, trimap, "alpha_pred", "trimap")
+    unknown = (trimap - 0.5).abs() < 0.25
+    return 1.0 + (unknown_weight - 1.0) * unknown.to(alpha_pred.dtype)
+
+
+def _weighted_mean(error: Tensor, weight: Tensor) -> Tensor:
+    """Per-sample weighted mean of `(N, C, H, W)` errors with `(N, 1, H, W)` weights -> `(N,)`."""
+    weight = weight.expand_as(error)
+    return (error * weight).sum(dim=(1, 2, 3)) / weight.sum(dim=(1, 2, 3))
 
 
 def focal_loss(logits: Tensor, target: Tensor, alpha: float = 0.25, gamma: float = 2.0) -> Tensor:

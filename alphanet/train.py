@@ -150,12 +150,14 @@ class E2ELoss:
         return matting + (value / self.running.clamp_min(1e-6)) * segmentation_loss(logits, batch["mask"])
 
 
-def stage_loss(stage: str, model: AlphaNet, batch: Dict[str, torch.Tensor], e2e_loss: E2ELoss) -> torch.Tensor:
+def stage_loss(stage: str, model: AlphaNet, batch: Dict[str, torch.Tensor], e2e_loss: E2ELoss,
+               unknown_weight: float = 1.0) -> torch.Tensor:
     if stage == "seg":
         return segmentation_loss(model.segmenter.net(batch["image"]), batch["mask"])
     if stage == "matting":
         alpha = model.matting_net(batch["image"], batch["trimap"])
-        return matting_loss(alpha, batch["alpha"], batch["image"], batch["fg"], batch["bg"], batch["has_fg_bg"])
+        return matting_loss(alpha, batch["alpha"], batch["image"], batch["fg"], batch["bg"], batch["has_fg_bg"],
+                            trimap=batch["trimap"], unknown_weight=unknown_weight)
     return e2e_loss(model, batch)
 
 
@@ -275,7 +277,7 @@ def train(args) -> Path:
         for batch in progress:
             batch = to_device(batch, device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
-                loss = stage_loss(args.stage, model, batch, e2e_loss).float()
+                loss = stage_loss(args.stage, model, batch, e2e_loss, args.unknown_weight).float()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -323,6 +325,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--max-steps", type=int, help="stop (with a checkpoint) after this many steps this call")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--unknown-weight", type=float, default=1.0,
+                        help="matting stage: weight of the unknown band's pixels in the loss (1 = the paper's "
+                             "plain whole-image loss)")
     parser.add_argument("--crop-size", type=int, default=320, help="matting crops")
     parser.add_argument("--image-size", type=int, default=496, help="seg and e2e images")
     parser.add_argument("--trimap-width", type=int, nargs=2, default=(4, 40), metavar=("MIN", "MAX"),

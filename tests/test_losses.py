@@ -29,6 +29,19 @@ def test_matting_loss_by_hand(gamma):
     assert loss.item() == pytest.approx(gamma * alpha_l1 + (1 - gamma) * composition_l1)
 
 
+def test_unknown_weight_by_hand():
+    # Pixel 3 (error 0.5) is in the band with weight 4, the others weigh 1: (0 + 0 + 4 * 0.5 + 0.5) / 7.
+    trimap = torch.tensor([[1.0, 0.0], [0.5, 1.0]]).view(1, 1, 2, 2)
+    alpha_l1 = (4 * 0.5 + 0.5) / 7
+    loss = matting_loss(*two_by_two_sample(), trimap=trimap, unknown_weight=4.0)
+    assert loss.item() == pytest.approx(0.5 * alpha_l1 + 0.5 * 0.6 * alpha_l1)
+
+
+def test_unknown_weight_needs_a_trimap():
+    with pytest.raises(ValueError, match="trimap"):
+        matting_loss(*two_by_two_sample(), unknown_weight=4.0)
+
+
 def test_perfect_prediction_gives_zero_matting_loss():
     torch.manual_seed(0)
     alpha = torch.rand(2, 1, 8, 8)

@@ -8,7 +8,9 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,7 +20,8 @@ import pytest
 import requests
 from PIL import Image
 
-from alphanet.healthcheck import worker_statuses
+from alphanet.client import process
+from alphanet.healthcheck import key_expired, worker_statuses
 from tests.torchserve import READY_TIMEOUT_S, Server, free_ports, read_profile, running_torchserve
 
 pytestmark = pytest.mark.slow
@@ -298,6 +301,26 @@ def test_production_answers_only_with_the_inference_token(production_torchserve,
     assert answer_image(with_token).size == (128, 128)
 
 
+def test_production_keys_last_the_profiles_expiry(production_torchserve):
+    keys = json.loads(production_torchserve.key_file.read_text())
+    lifetime_min = int(read_profile("config.production.properties")["token_expiration_min"])
+    for api in ("management", "inference"):
+        left_min = (datetime.fromisoformat(keys[api]["expiration time"]) - datetime.now(timezone.utc)).total_seconds() / 60
+        assert lifetime_min - 30 < left_min <= lifetime_min
+
+
+def test_client_sends_the_inference_token(production_torchserve, small_photo, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "astronaut.png").write_bytes(small_photo)
+    url = production_torchserve.inference
+    refused = process([tmp_path / "in"], tmp_path / "refused", urls=[url], output="alpha")
+    assert not refused.done and "Token Authorization failed" in refused.failed[tmp_path / "in" / "astronaut.png"]
+    inference_key = json.loads(production_torchserve.key_file.read_text())["inference"]["key"]
+    served = process([tmp_path / "in"], tmp_path / "served", urls=[url], output="alpha", token=inference_key)
+    assert served.done == [tmp_path / "served" / "astronaut.png"] and not served.failed
+    assert Image.open(served.done[0]).size == (128, 128)
+
+
 def test_production_refuses_model_registration(production_torchserve):
     response = requests.post(f"{production_torchserve.management}/models", params={"url": "alphanet.mar"},
                              headers=bearer(production_torchserve, "management"), timeout=60)
@@ -312,6 +335,30 @@ def test_healthcheck_command_reads_the_key_file(production_torchserve):
     assert healthcheck(production_torchserve.management).returncode == 0
     closed_port = free_ports(1)[0]
     assert healthcheck(f"http://127.0.0.1:{closed_port}").returncode == 1
+
+
+def test_healthcheck_renews_an_expired_management_key(model_store, tmp_path):
+    """The production profile with keys that expire after a minute (the shortest TorchServe takes): past the
+    expiry the HEALTHCHECK command still says READY, having renewed the key with the API key."""
+    with running_torchserve("config.production.properties", model_store, tmp_path,
+                            settings={"token_expiration_min": 1}) as server:
+        first_key = json.loads(server.key_file.read_text())["management"]["key"]
+        expires = datetime.fromisoformat(json.loads(server.key_file.read_text())["management"]["expiration time"])
+        time.sleep(max(0.0, (expires - datetime.now(timezone.utc)).total_seconds()) + 1)
+        expired = requests.get(f"{server.management}/models/alphanet", timeout=60,
+                               headers={"Authorization": f"Bearer {first_key}"})
+        assert expired.status_code == 400  # the old key no longer works
+        check = subprocess.run([sys.executable, "-m", "alphanet.healthcheck", "--management", server.management],
+                               cwd=server.key_file.parent, capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert json.loads(server.key_file.read_text())["management"]["key"] != first_key
+
+
+def test_key_expiry_with_the_renewal_margin():
+    now = datetime(2026, 11, 25, 7, 0, 0, tzinfo=timezone.utc)
+    assert key_expired({"expiration time": "2026-11-25T06:59:59.5Z"}, now)
+    assert key_expired({"expiration time": "2026-11-25T07:00:20Z"}, now)  # within the 30 s margin
+    assert not key_expired({"expiration time": "2026-11-25T07:01:00.000001Z"}, now)
 
 
 def test_healthcheck_takes_a_key_file_still_being_written_for_not_ready(production_torchserve, tmp_path):

@@ -8,6 +8,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -76,10 +77,11 @@ def wait_until_ready(server: Server, process: subprocess.Popen, model: str = "al
 
 
 @contextmanager
-def running_torchserve(profile: str, store: Path, root: Path):
-    """TorchServe with config/<profile>, serving `store`, everything it writes under `root`; stopped, with
-    all its processes, on exit. Each address keeps the profile's host, only the ports are free ones, so the
-    server binds where the profile says (loopback or all interfaces); the tests talk to it on loopback."""
+def running_torchserve(profile: str, store: Path, root: Path, settings: Optional[dict] = None):
+    """TorchServe with config/<profile> (and `settings` replacing some of its keys), serving `store`, everything
+    it writes under `root`; stopped, with all its processes, on exit. Each address keeps the profile's host, only
+    the ports are free ones, so the server binds where the profile says (loopback or all interfaces); the tests
+    talk to it on loopback."""
     logs, work, tmp = root / "logs", root / "work", root / "tmp"
     for folder in (logs, work, tmp):
         folder.mkdir(parents=True)
@@ -93,6 +95,7 @@ def running_torchserve(profile: str, store: Path, root: Path):
         "grpc_inference_port": grpc,
         "grpc_management_port": grpc_management,
         "model_store": store,
+        **(settings or {}),
     }))
     env = {**os.environ, "LOG_LOCATION": str(logs), "METRICS_LOCATION": str(logs)}
     with open(logs / "stdout.log", "w") as stdout:
