@@ -79,7 +79,8 @@ def load_alphanet(path: Optional[Union[str, Path]] = None, **overrides) -> Alpha
         warnings.warn(f"NO TRAINED WEIGHTS at {DEFAULT_WEIGHTS}: using a seeded random AlphaNet "
                       f"(seed {RANDOM_INIT_SEED}); its mattes are meaningless", stacklevel=2)
         torch.manual_seed(RANDOM_INIT_SEED)
-        return build_alphanet(dataclasses.replace(AlphaNetConfig(), **overrides)).eval()
+        model = build_alphanet(dataclasses.replace(AlphaNetConfig(), **overrides))
+        return model.to(memory_format=torch.channels_last).eval()
     blob = read_weights(path if path is not None else DEFAULT_WEIGHTS)
     config = dataclasses.replace(AlphaNetConfig(**blob["config"]), **overrides)
     model = build_alphanet(config)
@@ -89,7 +90,7 @@ def load_alphanet(path: Optional[Union[str, Path]] = None, **overrides) -> Alpha
         state = {k: v for k, v in state.items() if not k.startswith("segmenter.")}
         state.update({k: v for k, v in model.state_dict().items() if k.startswith("segmenter.")})
     model.load_state_dict(state)
-    return model.eval()
+    return model.to(memory_format=torch.channels_last).eval()  # the layout forward() computes in
 
 
 def combine_weights(seg_path: Union[str, Path], matting_path: Union[str, Path], out: Union[str, Path]) -> None:

@@ -17,10 +17,11 @@ from .model import AlphaNet
 
 
 def script_alphanet(model: AlphaNet) -> torch.jit.ScriptModule:
-    """Script and freeze an eval-mode AlphaNet."""
+    """Script and freeze an eval-mode AlphaNet, its weights channels-last (frozen into constants that way, they
+    match the activations' layout, so no convolution reorders its weights at run time)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 deprecates jit; it still works
-        scripted = torch.jit.script(model.eval())
+        scripted = torch.jit.script(model.to(memory_format=torch.channels_last).eval())
         return torch.jit.freeze(scripted)
 
 

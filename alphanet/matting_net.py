@@ -84,7 +84,9 @@ class MattingNet(nn.Module):
         kaiming_init(self)
 
     def forward(self, rgb: Tensor, trimap: Tensor) -> Tensor:
-        x = torch.cat([self.normalize(rgb), trimap], dim=1)
+        # Channels-last lets oneDNN run every convolution, the depthwise ones included, on its fast NHWC kernels:
+        # 2.3x faster at 1024 px on 2 cores than NCHW (bench/bench_model.py, BENCHMARKS.md).
+        x = torch.cat([self.normalize(rgb), trimap], dim=1).contiguous(memory_format=torch.channels_last)
         skips: List[Tensor] = []
         decoder_maps: List[Tensor] = []
         for stage in self.encoder:

@@ -28,7 +28,7 @@ class DeepLabSegmenter(nn.Module):
     def forward(self, rgb: Tensor) -> Tensor:
         height, width = scaled_size(rgb.shape[2], rgb.shape[3], self.input_size)
         size = [max(self.stride, self.stride * int(round(s / self.stride))) for s in (height, width)]
-        logits = self.net(resize_bilinear(rgb, size))
+        logits = self.net(resize_bilinear(rgb, size).contiguous(memory_format=torch.channels_last))
         # Upsample logits, not probabilities: the 0.5 contour then follows the network's own interpolation.
         return torch.sigmoid(F.interpolate(logits, size=rgb.shape[2:], mode="bilinear", align_corners=False))
 
@@ -59,6 +59,7 @@ class SelfieSegmenter(nn.Module):
         top, left = (net_height - inner[0]) // 2, (net_width - inner[1]) // 2
         boxed = F.pad(resize_bilinear(rgb, inner),
                       [left, net_width - inner[1] - left, top, net_height - inner[0] - top])
+        boxed = boxed.contiguous(memory_format=torch.channels_last)  # as the matting net, for oneDNN
         probability = self.landscape_net(boxed) if landscape else self.square_net(boxed)
         probability = probability[:, :, top:top + inner[0], left:left + inner[1]]
         return F.interpolate(probability, size=[height, width], mode="bilinear", align_corners=False)
