@@ -5,6 +5,7 @@ runs in TorchServe, Triton's PyTorch backend or plain libtorch with nothing arou
 become constants and BatchNorm is folded into the convolutions, which is exact up to float rounding.
 """
 import argparse
+import copy
 import time
 import warnings
 from pathlib import Path
@@ -13,12 +14,16 @@ from typing import Optional, Union
 import torch
 
 from .checkpoint import load_alphanet
+from .matting_net import inference_form
 from .model import AlphaNet
 
 
 def script_alphanet(model: AlphaNet) -> torch.jit.ScriptModule:
-    """Script and freeze an eval-mode AlphaNet, its weights channels-last (frozen into constants that way, they
-    match the activations' layout, so no convolution reorders its weights at run time)."""
+    """Script and freeze a copy of an AlphaNet in eval mode, with the matting net in its inference form (decoder
+    stages that never concatenate, see matting_net.inference_form) and every weight channels-last (frozen into
+    constants that way, they match the activations' layout, so no convolution reorders its weights at run time)."""
+    model = copy.deepcopy(model)
+    model.matting_net = inference_form(model.matting_net)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 deprecates jit; it still works
         scripted = torch.jit.script(model.to(memory_format=torch.channels_last).eval())

@@ -13,7 +13,7 @@ from alphanet.attention import AttentionModule, attention_pool, attention_unpool
 from alphanet.checkpoint import AlphaNetConfig, build_alphanet
 from alphanet.ed_layer import EDLayer
 from alphanet.export import export_scripted, script_alphanet
-from alphanet.matting_net import OUTPUT_STRIDE
+from alphanet.matting_net import OUTPUT_STRIDE, MattingNet, SplitDecoderStage, inference_form
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTOS = sorted((SHARED / "data" / "photos").glob("*.*g"))
@@ -113,6 +113,23 @@ def test_encoder_attention_sums_to_one_per_window_and_decoder_is_in_unit_range()
     flat = torch.ones(1, 32, 16, 24)
     torch.testing.assert_close(attention_pool(flat, module(flat)[0]), torch.ones(1, 32, 8, 12))
     assert attention_unpool(pooled, decoder_map).shape == features.shape
+
+
+def test_inference_form_computes_the_same_alpha_without_concatenating():
+    torch.manual_seed(0)
+    net = MattingNet().train()
+    with torch.no_grad():  # BatchNorm statistics far from their initial 0 / 1, so the folding is really tested
+        for _ in range(3):
+            net(torch.rand(2, 3, 64, 64) * 3, (torch.rand(2, 1, 64, 64) * 2).round() / 2)
+    net.eval()
+    rgb, trimap = torch.rand(1, 3, 96, 128), (torch.rand(1, 1, 96, 128) * 2).round() / 2
+    split = inference_form(net)
+    assert all(isinstance(stage, SplitDecoderStage) for stage in split.decoder)
+    assert not any(isinstance(stage, SplitDecoderStage) for stage in net.decoder)  # the original is left alone
+    with torch.no_grad():
+        expected = net(rgb, trimap)
+        assert expected.std() > 0.01
+        torch.testing.assert_close(split(rgb, trimap), expected, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("height,width", [(1, 1), (7, 1500), (1501, 3), (3000, 4000)])
