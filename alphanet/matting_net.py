@@ -19,6 +19,10 @@ CONTEXT_RATES = (2, 4, 8)  # ASPP at output stride 32 on 320 px crops, as IndexN
 # Output channels of the decoder stage fed by each encoder stage's skip, stem first. The full-resolution stages
 # (decoder and prediction) are kept narrow: at 1024 px a 3x3 32->32 convolution there would cost a third of the net.
 DECODER_CHANNELS = (16, 32, 16, 24, 32, 64, 96)
+# The inference form's decoder (SplitDecoderStage) works through rows in strips, each with the 5x5 depthwise
+# convolution's radius of neighbouring rows as context.
+STRIP_ROWS = 128
+HALO_ROWS = 2
 
 
 class EncoderStage(nn.Module):
@@ -62,8 +66,11 @@ class SplitDecoderStage(nn.Module):
     input and to the skip separately, and their pointwise convolutions summed. That equals the separable
     convolution of the concatenation (a depthwise convolution works per channel, a pointwise one sums over
     channels), but never makes the concatenation or its depthwise output, the largest tensors of the whole net
-    at full resolution. The pointwise BatchNorm is folded into the pointwise weights; eval mode only.
-    Same signature and shapes as DecoderStage."""
+    at full resolution. It also works through the rows in strips of STRIP_ROWS, each with HALO_ROWS of its
+    neighbours' rows as context, so its temporaries are strip-sized: exact, because only the depthwise
+    convolution looks at other rows, HALO_ROWS (its radius) away at most. The pointwise BatchNorm is folded
+    into the pointwise weights; eval mode only. Same signature and shapes as DecoderStage."""
+
 
     def __init__(self, stage: DecoderStage):
         super().__init__()
@@ -79,10 +86,26 @@ class SplitDecoderStage(nn.Module):
             self.pointwise_x.bias.copy_(bias)
             self.pointwise_skip.weight.copy_(weight[:, in_channels:])
         self.activation = pointwise[2]
+        self.strip_rows, self.halo_rows = STRIP_ROWS, HALO_ROWS
 
     def forward(self, x: Tensor, skip: Tensor, decoder_map: Tensor) -> Tensor:
-        if decoder_map.numel() > 0:
-            x = attention_unpool(x, decoder_map)
+        unpooled = decoder_map.numel() > 0
+        height = skip.shape[2]
+        out = torch.empty([skip.shape[0], self.pointwise_x.out_channels, height, skip.shape[3]],
+                          dtype=skip.dtype, device=skip.device).contiguous(memory_format=torch.channels_last)
+        for start in range(0, height, self.strip_rows):
+            stop = min(height, start + self.strip_rows)
+            low, high = max(0, start - self.halo_rows), min(height, stop + self.halo_rows)
+            if unpooled:  # whole rows of the half-resolution input: even bounds (height is even when pooled)
+                low, high = low - low % 2, high + high % 2
+                x_rows = attention_unpool(x[:, :, low // 2:high // 2], decoder_map[:, :, low:high])
+            else:
+                x_rows = x[:, :, low:high]
+            fused = self._fuse(x_rows, skip[:, :, low:high])
+            out[:, :, start:stop] = fused[:, :, start - low:stop - low]
+        return out
+
+    def _fuse(self, x: Tensor, skip: Tensor) -> Tensor:
         x = self.pointwise_x(self.depthwise_x(x))  # frees the unpooled input before the skip's half runs
         return self.activation(x + self.pointwise_skip(self.depthwise_skip(skip)))
 
@@ -107,10 +130,43 @@ def _fold_batchnorm(weight: Tensor, norm: nn.BatchNorm2d) -> Tuple[Tensor, Tenso
     return weight * scale[:, None, None, None], norm.bias - norm.running_mean * scale
 
 
+class RowStrips(nn.Module):
+    """Runs `body`, whose every output row depends on input rows at most `halo` away (stride-1 convolutions
+    and per-pixel operations, BatchNorm in eval mode), strip by strip: each strip of STRIP_ROWS rows with `halo`
+    rows of context on each side, cropped back. Exact, and the body's temporaries (MobileNetV2's 6x expanded
+    features) are strip-sized. `(N, C, H, W) -> (N, C_out, H, W)`."""
+
+    def __init__(self, body: nn.Module, halo: int):
+        super().__init__()
+        self.body = body
+        self.halo, self.strip_rows = halo, STRIP_ROWS
+
+    def forward(self, x: Tensor) -> Tensor:
+        height = x.shape[2]
+        out = torch.empty(0)
+        for start in range(0, height, self.strip_rows):
+            stop = min(height, start + self.strip_rows)
+            low, high = max(0, start - self.halo), min(height, stop + self.halo)
+            part = self.body(x[:, :, low:high])[:, :, start - low:stop - low]
+            if start == 0:
+                out = part.new_empty([x.shape[0], part.shape[1], height, x.shape[3]])
+                out = out.contiguous(memory_format=torch.channels_last)
+            out[:, :, start:stop] = part
+        return out
+
+
+def receptive_radius(module: nn.Module) -> int:
+    """How many rows away an output of a chain of `module`'s convolutions can look: the sum of their radii
+    (an upper bound where a residual path skips some)."""
+    return sum(m.dilation[0] * (m.kernel_size[0] - 1) // 2 for m in module.modules() if isinstance(m, nn.Conv2d))
+
+
 def inference_form(net: "MattingNet") -> "MattingNet":
-    """A copy of a trained MattingNet, in eval mode, whose decoder stages are SplitDecoderStages: the same alpha
-    up to float rounding, with about 0.6 GB less peak memory at 1500 px (BENCHMARKS.md)."""
+    """A copy of a trained MattingNet, in eval mode, computing the same alpha up to float rounding with less
+    memory: encoder stage bodies in RowStrips, decoder stages as SplitDecoderStages (BENCHMARKS.md)."""
     net = copy.deepcopy(net).eval()
+    for stage in net.encoder:
+        stage.body = RowStrips(stage.body, receptive_radius(stage.body))
     net.decoder = nn.ModuleList([SplitDecoderStage(stage) for stage in net.decoder])
     return net
 

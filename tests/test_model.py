@@ -115,14 +115,15 @@ def test_encoder_attention_sums_to_one_per_window_and_decoder_is_in_unit_range()
     assert attention_unpool(pooled, decoder_map).shape == features.shape
 
 
-def test_inference_form_computes_the_same_alpha_without_concatenating():
+def test_inference_form_computes_the_same_alpha_strip_by_strip_without_concatenating():
     torch.manual_seed(0)
     net = MattingNet().train()
     with torch.no_grad():  # BatchNorm statistics far from their initial 0 / 1, so the folding is really tested
         for _ in range(3):
             net(torch.rand(2, 3, 64, 64) * 3, (torch.rand(2, 1, 64, 64) * 2).round() / 2)
     net.eval()
-    rgb, trimap = torch.rand(1, 3, 96, 128), (torch.rand(1, 1, 96, 128) * 2).round() / 2
+    # 352 rows: the full-resolution stage works in 3 strips, the next in 2, so strip edges are crossed.
+    rgb, trimap = torch.rand(1, 3, 352, 96), (torch.rand(1, 1, 352, 96) * 2).round() / 2
     split = inference_form(net)
     assert all(isinstance(stage, SplitDecoderStage) for stage in split.decoder)
     assert not any(isinstance(stage, SplitDecoderStage) for stage in net.decoder)  # the original is left alone
