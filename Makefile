@@ -93,8 +93,9 @@ train-data: $(INSTALLED)
 train-seg: train-data
 	$(BIN)/python -m alphanet.train seg $(TRAIN_ARGS) --out runs/seg
 
+# --unknown-weight 10: the band's pixels weigh 10x in the loss (a deviation from the paper; MODEL_CARD.md).
 train-matting: train-data
-	$(BIN)/python -m alphanet.train matting $(TRAIN_ARGS) --out runs/matting
+	$(BIN)/python -m alphanet.train matting $(TRAIN_ARGS) --unknown-weight 10 --out runs/matting
 
 train-pretrain: train-seg train-matting
 
