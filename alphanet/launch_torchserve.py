@@ -17,10 +17,6 @@ from typing import Optional
 from alphanet.process_group import stop_process_group
 
 STOP_GRACE_S = 15  # the group exits about 4.5 s after SIGTERM
-# glibc's malloc raises its mmap threshold after each large free, so later tensors of up to 32 MiB come from
-# the heap, which it keeps: a worker then holds about 250 MiB more at rest and at peak than it needs
-# (BENCHMARKS.md). A fixed threshold gives every large tensor back to the system when it is freed.
-MALLOC_SETTINGS = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 # The console script installed beside this interpreter, so a bare `.venv/bin/python -m ...` finds it.
 TORCHSERVE = str(Path(sys.executable).parent / "torchserve")
 
@@ -28,8 +24,8 @@ TORCHSERVE = str(Path(sys.executable).parent / "torchserve")
 def start_torchserve(config: Path, cwd: Path, tmpdir: Path, env: Optional[dict] = None,
                      log=None) -> subprocess.Popen:
     """Start `torchserve --foreground` with `config` in a new process group, its pid file in `tmpdir`;
-    `log` (a file) takes its output. The workers inherit MALLOC_SETTINGS unless `env` sets them otherwise."""
-    env = dict(MALLOC_SETTINGS, **(os.environ if env is None else env), TMPDIR=str(tmpdir), TEMP=str(tmpdir))
+    `log` (a file) takes its output."""
+    env = dict(os.environ if env is None else env, TMPDIR=str(tmpdir), TEMP=str(tmpdir))
     command = [TORCHSERVE, "--foreground", "--ts-config", str(config), "--no-config-snapshots"]
     return subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
                             start_new_session=True)

@@ -22,7 +22,6 @@ from PIL import Image
 
 from alphanet.client import process
 from alphanet.healthcheck import key_expired, worker_statuses
-from alphanet.launch_torchserve import MALLOC_SETTINGS
 from tests.torchserve import READY_TIMEOUT_S, Server, free_ports, read_profile, running_torchserve
 
 pytestmark = pytest.mark.slow
@@ -90,14 +89,6 @@ def test_model_is_ready_with_the_archives_workers(torchserve):
     assert len(description["workers"]) == description["minWorkers"] == 2
     assert {worker["status"] for worker in description["workers"]} == {"READY"}
     assert description["batchSize"] == 1 and description["responseTimeout"] == 60
-
-
-def test_workers_run_with_a_fixed_malloc_mmap_threshold(torchserve):
-    """Set by alphanet.launch_torchserve (the Makefile, Docker and Kubernetes all start TorchServe with it)."""
-    workers = requests.get(f"{torchserve.management}/models/alphanet", timeout=10).json()[0]["workers"]
-    for worker in workers:
-        environment = psutil.Process(worker["pid"]).environ()
-        assert environment.get("MALLOC_MMAP_THRESHOLD_") == MALLOC_SETTINGS["MALLOC_MMAP_THRESHOLD_"]
 
 
 def test_metrics_are_prometheus_text(torchserve, small_photo):
