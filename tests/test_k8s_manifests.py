@@ -25,9 +25,9 @@ KSERVE_MOUNT = "/mnt/models"
 KSERVE_CONFIG = f"{KSERVE_MOUNT}/config/config.properties"
 KSERVE_UPLOADS = {KSERVE_CONFIG: "config.kserve.properties"}
 # Measured with bench/load_test.py (BENCHMARKS.md, "Load test"): the Java frontend's RSS, and a worker's peak RSS
-# on a photo of 1024 x 1024 and of 2048 x 2048 pixels (half of it unknown).
-FRONTEND_GIB = 0.35
-WORKER_PEAK_GIB = {1024 ** 2: 1.5, 2048 ** 2: 2.5}
+# on a photo of 1024 x 1024 and of 4096 x 4096 pixels (half of it unknown).
+FRONTEND_GIB = 0.55
+WORKER_PEAK_GIB = {1024 ** 2: 1.2, 4096 ** 2: 2.0}
 
 
 def manifests(name: str) -> dict:

@@ -1,0 +1,53 @@
+"""Peak memory and median time of a scripted AlphaNet file's call:
+`python bench/scripted_call.py [--scripted FILE] --size 1500 [--repeats 5] [--threads 2]`.
+
+Loads the TorchScript file in this fresh process and runs it on the shared astronaut photo resized to a square
+(automatic mode). Prints one JSON line: the process's peak RSS before and after the first call (the difference
+is what a call needs; run once per size, as a process's peak never goes down) and the median time of the
+calls after the first two (which also optimise the graph). Compares two exports, e.g. of two commits.
+"""
+import argparse
+import json
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+PHOTO = REPO.parent / "shared" / "data" / "photos" / "astronaut.png"
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scripted", type=Path, default=REPO / "model_store" / "alphanet.pt")
+    parser.add_argument("--size", type=int, default=1500)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model = torch.jit.load(str(args.scripted))
+    image = torch.from_numpy(np.array(Image.open(PHOTO).convert("RGB").resize((args.size, args.size))))
+    before = peak_rss_mib()
+    seconds = []
+    with torch.inference_mode():
+        for _ in range(args.repeats + 2):
+            started = time.perf_counter()
+            model(image, None)
+            seconds.append(time.perf_counter() - started)
+            if len(seconds) == 1:
+                peak = peak_rss_mib()
+    print(json.dumps({"scripted": str(args.scripted), "size": args.size, "threads": args.threads,
+                      "peak_rss_before_call_mib": round(before), "peak_rss_mib": round(peak),
+                      "median_s": round(statistics.median(seconds[2:]), 3)}))
+
+
+if __name__ == "__main__":
+    main()
