@@ -101,11 +101,12 @@ class SplitDecoderStage(nn.Module):
                 x_rows = attention_unpool(x[:, :, low // 2:high // 2], decoder_map[:, :, low:high])
             else:
                 x_rows = x[:, :, low:high]
-            fused = self._fuse(x_rows, skip[:, :, low:high])
+            fused = self.fuse(x_rows, skip[:, :, low:high])
             out[:, :, start:stop] = fused[:, :, start - low:stop - low]
         return out
 
-    def _fuse(self, x: Tensor, skip: Tensor) -> Tensor:
+    def fuse(self, x: Tensor, skip: Tensor) -> Tensor:
+        """The stage's separable convolution of the unpooled input rows and the skip rows, same rows out."""
         x = self.pointwise_x(self.depthwise_x(x))  # frees the unpooled input before the skip's half runs
         return self.activation(x + self.pointwise_skip(self.depthwise_skip(skip)))
 
@@ -155,6 +156,59 @@ class RowStrips(nn.Module):
         return out
 
 
+class StemStage(nn.Module):
+    """The stem's EncoderStage in the form inference runs. The stem convolution and its attention run on the whole
+    image (the attention branches' GroupNorm takes statistics over the whole map), the pooling strip by strip,
+    and the skip handed to the decoder is the stage's 4-channel input, not its 32 features: StemHead recomputes
+    those per strip, so the net's largest tensor is freed when this stage returns instead of being held through
+    the whole encoder and decoder. `(N, 4, H, W) -> (input, (N, 32, H/2, W/2), decoder_map (N, 1, H, W))`."""
+
+    def __init__(self, stage: EncoderStage):
+        super().__init__()
+        assert stage.attention is not None, "the stem pools"
+        self.stem = stage.body
+        self.attention = stage.attention
+        self.strip_rows = STRIP_ROWS
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        features = self.stem(x)
+        encoder_map, decoder_map = self.attention(features)
+        height = x.shape[2]
+        pooled = features.new_empty([x.shape[0], features.shape[1], height // 2, x.shape[3] // 2])
+        pooled = pooled.contiguous(memory_format=torch.channels_last)
+        for start in range(0, height, self.strip_rows):  # even bounds: STRIP_ROWS and H are even
+            stop = min(height, start + self.strip_rows)
+            pooled[:, :, start // 2:stop // 2] = attention_pool(features[:, :, start:stop],
+                                                                encoder_map[:, :, start:stop])
+        return x, pooled, decoder_map
+
+
+class StemHead(nn.Module):
+    """The last decoder stage (a SplitDecoderStage) and the 3x3 prediction in the form inference runs, strip by
+    strip: the stem features recomputed from the net's input rows (StemStage hands over the input, not them),
+    the stage's fusion, then the prediction. No tensor of more than one channel exists at full resolution for the
+    whole image. Exact: each strip carries the radius of all three convolutions' context.
+    `(N, C, H/2, W/2), input (N, 4, H, W), decoder_map (N, 1, H, W) -> (N, 1, H, W)` alpha logits."""
+
+    def __init__(self, stage: SplitDecoderStage, stem: nn.Module, predict: nn.Conv2d):
+        super().__init__()
+        self.stage, self.stem, self.predict = stage, stem, predict
+        self.halo = receptive_radius(stem) + stage.halo_rows + receptive_radius(predict)
+        self.strip_rows = STRIP_ROWS
+
+    def forward(self, x: Tensor, net_input: Tensor, decoder_map: Tensor) -> Tensor:
+        height = net_input.shape[2]
+        out = net_input.new_empty([net_input.shape[0], 1, height, net_input.shape[3]])
+        for start in range(0, height, self.strip_rows):
+            stop = min(height, start + self.strip_rows)
+            low, high = max(0, start - self.halo), min(height, stop + self.halo)
+            low, high = low - low % 2, high + high % 2  # whole rows of the half-resolution input (H is even)
+            x_rows = attention_unpool(x[:, :, low // 2:high // 2], decoder_map[:, :, low:high])
+            fused = self.stage.fuse(x_rows, self.stem(net_input[:, :, low:high]))
+            out[:, :, start:stop] = self.predict(fused)[:, :, start - low:stop - low]
+        return out
+
+
 def receptive_radius(module: nn.Module) -> int:
     """How many rows away an output of a chain of `module`'s convolutions can look: the sum of their radii
     (an upper bound where a residual path skips some)."""
@@ -163,11 +217,17 @@ def receptive_radius(module: nn.Module) -> int:
 
 def inference_form(net: "MattingNet") -> "MattingNet":
     """A copy of a trained MattingNet, in eval mode, computing the same alpha up to float rounding with less
-    memory: encoder stage bodies in RowStrips, decoder stages as SplitDecoderStages (BENCHMARKS.md)."""
+    memory: the stem as StemStage, the other encoder stage bodies in RowStrips, decoder stages as
+    SplitDecoderStages, the last one and the prediction as StemHead (BENCHMARKS.md)."""
     net = copy.deepcopy(net).eval()
-    for stage in net.encoder:
+    stem = net.encoder[0].body
+    net.encoder[0] = StemStage(net.encoder[0])
+    for stage in net.encoder[1:]:
         stage.body = RowStrips(stage.body, receptive_radius(stage.body))
-    net.decoder = nn.ModuleList([SplitDecoderStage(stage) for stage in net.decoder])
+    decoder = [SplitDecoderStage(stage) for stage in net.decoder]
+    decoder[-1] = StemHead(decoder[-1], stem, net.predict)
+    net.decoder = nn.ModuleList(decoder)
+    net.predict = nn.Identity()  # StemHead predicts
     return net
 
 

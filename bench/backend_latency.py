@@ -1,11 +1,12 @@
 """Backend latency in one run: one 1024 px photo over Triton HTTP (`alphanet_trimap`, binary data), over
 TorchServe HTTP (`/predictions/alphanet`, `output=alpha`) and as the same scripted call in this process.
 
-    .venv-triton/bin/python bench/backend_latency.py --requests 5     (after `make mar`; prints one JSON line)
+    .venv-triton/bin/python -m bench.backend_latency --requests 7     (after `make mar`; prints one JSON line)
 
 Starts `python -m alphanet.triton_server` on ports 18100-18102 and, from the main virtualenv, TorchServe
 (`alphanet.launch_torchserve`, the development profile moved to ports 18110-18114), and reports each one's cold
-start (launch to ready) and median latencies. The three sides take turns, never overlapping, on 1 thread each
+start (launch to ready) and median latencies. One server runs at a time, its requests taking turns with
+in-process calls (never overlapping; 1 thread each), and each server's overhead is the ratio of the two medians
 (TorchServe's answer is an 8-bit PNG of the alpha, which Triton's float tensor is not: about 20 ms of encoding). The request
 carries a trimap with an unknown band, so the matting network runs as it will with trained weights (with the
 seeded random weights the automatic trimap has nothing unknown and the graph skips the matting network).
@@ -30,6 +31,8 @@ import torch
 import tritonclient.http as triton_http
 from PIL import Image
 
+from alphanet.worker import warm_up
+
 REPO = Path(__file__).resolve().parents[1]
 SIDE = 1024
 HTTP_PORT = 18100
@@ -37,6 +40,7 @@ THREADS = 1  # the served models' INTRA_OP_THREAD_COUNT
 MODELS = ("alphanet", "alphanet_trimap", "alphanet_cutout")
 TORCHSERVE_PORT = 18110  # inference; +1 management, +2 metrics, +3 and +4 gRPC
 MAIN_PYTHON = REPO / ".venv" / "bin" / "python"
+WARM_UP_CALLS = 2  # per instance: the profiling executor's first two calls are slower (alphanet/worker.py)
 
 
 def workload() -> tuple:
@@ -112,6 +116,20 @@ def over_torchserve(image_png: bytes, trimap_png: bytes) -> bytes:
     return answer.content
 
 
+def torchserve_workers() -> int:
+    answer = requests.get(f"http://127.0.0.1:{TORCHSERVE_PORT + 1}/models/alphanet", timeout=10)
+    return len(answer.json()[0]["workers"])
+
+
+def triton_instances(client) -> int:
+    return sum(group["count"] for group in client.get_model_config("alphanet_trimap")["instance_group"])
+
+
+def in_process(model, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return model(torch.from_numpy(image), torch.from_numpy(trimap))[0].numpy()
+
+
 def over_http(client, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
     inputs = [triton_http.InferInput("image__0", list(image.shape), "UINT8"),
               triton_http.InferInput("user_trimap__1", list(trimap.shape), "UINT8")]
@@ -119,6 +137,29 @@ def over_http(client, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
     inputs[1].set_data_from_numpy(trimap, binary_data=True)
     outputs = [triton_http.InferRequestedOutput(name, binary_data=True) for name in ("alpha__0", "trimap__1")]
     return client.infer("alphanet_trimap", inputs, outputs=outputs).as_numpy("alpha__0")
+
+
+def timed_turns(server_call, local_call, instances: int, requests: int) -> tuple:
+    """Warm up, then alternate a server request and an in-process call `requests` times.
+    -> (server seconds, in-process seconds, last server answer, last in-process alpha)."""
+    # TorchScript optimises a graph during its first calls, in every process that runs it, and a server spreads
+    # requests over its instances: each instance gets WARM_UP_CALLS before anything is timed.
+    for _ in range(WARM_UP_CALLS * instances):
+        server_call()
+    server_times, local_times = [], []
+    for _ in range(requests):
+        started = time.perf_counter()
+        served = server_call()
+        server_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        local = local_call()
+        local_times.append(time.perf_counter() - started)
+    return server_times, local_times, served, local
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait()
 
 
 def main() -> None:
@@ -130,39 +171,43 @@ def main() -> None:
     image_png, trimap_png = png_bytes(image), png_bytes(trimap)
     torch.set_num_threads(THREADS)
     model = torch.jit.load(str(args.scripted))
-    with tempfile.TemporaryDirectory() as workdir:
-        process, cold_start = start_server(args.scripted)
-        torchserve, torchserve_cold_start = start_torchserve(args.scripted.parent, Path(workdir))
+    warm_up(model)
+    local_call = lambda: in_process(model, image, trimap)  # noqa: E731
+    report = {"side": SIDE, "requests": args.requests, "warm_up_calls_per_instance": WARM_UP_CALLS}
+    # One server at a time, each against in-process calls interleaved with its requests: an idle second server
+    # alongside still takes CPU from whatever runs.
+    process, cold_start = start_server(args.scripted)
+    report["triton_cold_start_s"] = round(cold_start, 2)
+    try:
         client = triton_http.InferenceServerClient(f"127.0.0.1:{HTTP_PORT}", network_timeout=600)
-        times = {"triton_http": [], "torchserve_http": [], "in_process": []}
+        report["triton_instances"] = triton_instances(client)
+        served, local_times, triton_alpha, local = timed_turns(
+            lambda: over_http(client, image, trimap), local_call, report["triton_instances"], args.requests)
+    finally:
+        stop(process)
+    report.update(side_report("triton_http", served, local_times))
+    report["max_alpha_difference_triton"] = float(np.abs(triton_alpha - local).max())
+    with tempfile.TemporaryDirectory() as workdir:
+        process, cold_start = start_torchserve(args.scripted.parent, Path(workdir))
+        report["torchserve_cold_start_s"] = round(cold_start, 2)
         try:
-            for _ in range(args.requests + 1):  # the first of each also optimises the graph: not counted
-                sent = time.perf_counter()
-                served = over_http(client, image, trimap)
-                times["triton_http"].append(time.perf_counter() - sent)
-                sent = time.perf_counter()
-                torchserve_png = over_torchserve(image_png, trimap_png)
-                times["torchserve_http"].append(time.perf_counter() - sent)
-                called = time.perf_counter()
-                with torch.inference_mode():
-                    local = model(torch.from_numpy(image), torch.from_numpy(trimap))[0].numpy()
-                times["in_process"].append(time.perf_counter() - called)
-            difference = float(np.abs(served - local).max())
-            torchserve_alpha = np.asarray(Image.open(io.BytesIO(torchserve_png)), dtype=np.float32) / 255.0
-            torchserve_difference = float(np.abs(torchserve_alpha - local).max())  # 8-bit rounding: <= 0.5 / 255
+            report["torchserve_workers"] = torchserve_workers()
+            served, local_times, answer, local = timed_turns(
+                lambda: over_torchserve(image_png, trimap_png), local_call, report["torchserve_workers"],
+                args.requests)
         finally:
-            for group in (process, torchserve):
-                os.killpg(group.pid, signal.SIGTERM)
-                group.wait()
-    medians = {side: statistics.median(values[1:]) for side, values in times.items()}
-    print(json.dumps({"side": SIDE, "requests": args.requests, "triton_cold_start_s": round(cold_start, 2),
-                      "torchserve_cold_start_s": round(torchserve_cold_start, 2),
-                      **{f"{side}_median_s": round(value, 3) for side, value in medians.items()},
-                      "triton_over_in_process": round(medians["triton_http"] / medians["in_process"] - 1, 3),
-                      "torchserve_over_in_process": round(medians["torchserve_http"] / medians["in_process"] - 1, 3),
-                      "max_alpha_difference_triton": difference,
-                      "max_alpha_difference_torchserve": torchserve_difference,
-                      "load_average": os.getloadavg()[0]}))
+            stop(process)
+    report.update(side_report("torchserve_http", served, local_times))
+    torchserve_alpha = np.asarray(Image.open(io.BytesIO(answer)), dtype=np.float32) / 255.0
+    report["max_alpha_difference_torchserve"] = float(np.abs(torchserve_alpha - local).max())  # <= 0.5 / 255
+    report["load_average"] = os.getloadavg()[0]
+    print(json.dumps(report))
+
+
+def side_report(name: str, served: list, local_times: list) -> dict:
+    server, local = statistics.median(served), statistics.median(local_times)
+    return {f"{name}_median_s": round(server, 3), f"{name}_in_process_median_s": round(local, 3),
+            f"{name}_over_in_process": round(server / local - 1, 3)}
 
 
 if __name__ == "__main__":

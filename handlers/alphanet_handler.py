@@ -16,6 +16,7 @@ from PIL import Image
 from ts.torch_handler.base_handler import BaseHandler
 
 from alphanet.imageio import DEFAULT_MAX_PIXELS, BadRequest, decode_request, encode_answer
+from alphanet.worker import release_free_memory, warm_up
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class AlphaNetHandler(BaseHandler):
 
     def initialize(self, context):
         """Threads and limits first (torch's inter-op pool can only be sized before it is used), then the
-        model, from the archive's serialized file (BaseHandler loads it with torch.jit.load)."""
+        model, from the archive's serialized file (BaseHandler loads it with torch.jit.load), warmed up."""
         settings = context.model_yaml_config.get("handler", {})
         workers = int(context.model_yaml_config.get("minWorkers", 1))
         threads = int(os.environ.get("ALPHANET_THREADS", settings.get("threads", 0)))
@@ -35,6 +36,8 @@ class AlphaNetHandler(BaseHandler):
         self.max_pixels = int(os.environ.get("ALPHANET_MAX_PIXELS", settings.get("max_pixels", DEFAULT_MAX_PIXELS)))
         Image.MAX_IMAGE_PIXELS = self.max_pixels  # Pillow's own bomb check then agrees with ours
         super().initialize(context)
+        warm_up(self.model)  # the graph's optimisation happens here, not in the first requests
+        release_free_memory()  # what loading and warming up freed (about 200 MiB, alphanet/worker.py)
         logger.info("AlphaNet handler: %d thread(s) per worker, at most %d pixels", threads, self.max_pixels)
 
     def preprocess(self, data):
@@ -80,6 +83,7 @@ class AlphaNetHandler(BaseHandler):
                 answer = encode_answer(*result)
                 self.context.set_response_content_type(idx, answer.content_type)
                 bodies.append(answer.body)
+        release_free_memory()  # a resting worker holds its model, not the last photo's temporaries
         return bodies
 
 
