@@ -14,13 +14,13 @@ from typing import Optional, Union
 import torch
 
 from .checkpoint import load_alphanet
-from .matting_net import inference_form
+from .inference_form import inference_form
 from .model import AlphaNet
 
 
 def script_alphanet(model: AlphaNet) -> torch.jit.ScriptModule:
     """Script and freeze a copy of an AlphaNet in eval mode, with the matting net in its inference form (decoder
-    stages that never concatenate, see matting_net.inference_form) and every weight channels-last (frozen into
+    stages that never concatenate, alphanet/inference_form.py) and every weight channels-last (frozen into
     constants that way, they match the activations' layout, so no convolution reorders its weights at run time)."""
     model = copy.deepcopy(model)
     model.matting_net = inference_form(model.matting_net)

@@ -13,7 +13,8 @@ from alphanet.attention import AttentionModule, attention_pool, attention_unpool
 from alphanet.checkpoint import AlphaNetConfig, build_alphanet
 from alphanet.ed_layer import EDLayer
 from alphanet.export import export_scripted, script_alphanet
-from alphanet.matting_net import OUTPUT_STRIDE, MattingNet, SplitDecoderStage, StemHead, StemStage, inference_form
+from alphanet.inference_form import SplitDecoderStage, StemHead, StemStage, inference_form
+from alphanet.matting_net import OUTPUT_STRIDE, MattingNet
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTOS = sorted((SHARED / "data" / "photos").glob("*.*g"))
@@ -121,9 +122,13 @@ def test_inference_form_computes_the_same_alpha_strip_by_strip_without_concatena
     with torch.no_grad():  # BatchNorm statistics far from their initial 0 / 1, so the folding is really tested
         for _ in range(3):
             net(torch.rand(2, 3, 64, 64) * 3, (torch.rand(2, 1, 64, 64) * 2).round() / 2)
+        for module in net.modules():  # attention's GroupNorm, whose statistics StemStage gathers in strips
+            if isinstance(module, torch.nn.GroupNorm):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.5, 0.5)
     net.eval()
-    # 352 rows: the full-resolution stage works in 3 strips, the next in 2, so strip edges are crossed.
-    rgb, trimap = torch.rand(1, 3, 352, 96), (torch.rand(1, 1, 352, 96) * 2).round() / 2
+    # 352 rows: the full-resolution stages work in 6 strips, the half-resolution ones in 3: strip edges are crossed.
+    rgb, trimap = torch.rand(2, 3, 352, 96), (torch.rand(2, 1, 352, 96) * 2).round() / 2
     split = inference_form(net)
     assert isinstance(split.encoder[0], StemStage) and isinstance(split.decoder[-1], StemHead)
     assert all(isinstance(stage, SplitDecoderStage) for stage in split.decoder[:-1])

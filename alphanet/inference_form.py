@@ -1,0 +1,191 @@
+"""The matting net in the form inference runs: `inference_form(net)` rebuilds a trained MattingNet from modules
+that compute the same alpha up to float rounding with far less memory (BENCHMARKS.md).
+
+- Full- and half-resolution work goes through strips of rows, each with its convolutions' radius of
+  neighbouring rows as context, so temporaries are strip-sized (RowStrips, and the loops below).
+- Decoder stages never concatenate their two inputs (SplitDecoderStage).
+- The stem's 32-channel features, 290 MB at 1500 px, are freed as soon as the stem has pooled them instead of
+  being held until the last decoder stage (StemStage, StemHead).
+"""
+import copy
+from typing import Tuple
+
+import torch
+from torch import Tensor, nn
+
+from .attention import attention_pool, attention_unpool
+from .layers import ConvBNReLU
+from .matting_net import DecoderStage, EncoderStage, MattingNet
+
+STRIP_ROWS = 64  # rows per strip: at 1024 px 64 rows ran 0.91 s, 128 rows 0.94-1.14 s (BENCHMARKS.md)
+HALO_ROWS = 2  # the decoder's 5x5 depthwise convolution's radius
+
+
+class SplitDecoderStage(nn.Module):
+    """A trained DecoderStage in the form inference runs: the 5x5 depthwise convolution applied to the unpooled
+    input and to the skip separately, and their pointwise convolutions summed. That equals the separable
+    convolution of the concatenation (a depthwise convolution works per channel, a pointwise one sums over
+    channels), but never makes the concatenation or its depthwise output, the largest tensors of the whole net
+    at full resolution. It also works through the rows in strips of STRIP_ROWS, each with HALO_ROWS of its
+    neighbours' rows as context, so its temporaries are strip-sized: exact, because only the depthwise
+    convolution looks at other rows, HALO_ROWS (its radius) away at most. The pointwise BatchNorm is folded
+    into the pointwise weights; eval mode only. Same signature and shapes as DecoderStage."""
+
+
+    def __init__(self, stage: DecoderStage):
+        super().__init__()
+        in_channels = stage.in_channels
+        depthwise, pointwise = stage.fuse[0], stage.fuse[1]
+        self.depthwise_x = _depthwise_channels(depthwise, 0, in_channels)
+        self.depthwise_skip = _depthwise_channels(depthwise, in_channels, depthwise[0].in_channels)
+        weight, bias = _fold_batchnorm(pointwise[0].weight, pointwise[1])
+        self.pointwise_x = nn.Conv2d(in_channels, weight.shape[0], 1)
+        self.pointwise_skip = nn.Conv2d(weight.shape[1] - in_channels, weight.shape[0], 1, bias=False)
+        with torch.no_grad():
+            self.pointwise_x.weight.copy_(weight[:, :in_channels])
+            self.pointwise_x.bias.copy_(bias)
+            self.pointwise_skip.weight.copy_(weight[:, in_channels:])
+        self.activation = pointwise[2]
+        self.strip_rows, self.halo_rows = STRIP_ROWS, HALO_ROWS
+
+    def forward(self, x: Tensor, skip: Tensor, decoder_map: Tensor) -> Tensor:
+        unpooled = decoder_map.numel() > 0
+        height = skip.shape[2]
+        out = torch.empty([skip.shape[0], self.pointwise_x.out_channels, height, skip.shape[3]],
+                          dtype=skip.dtype, device=skip.device).contiguous(memory_format=torch.channels_last)
+        for start in range(0, height, self.strip_rows):
+            stop = min(height, start + self.strip_rows)
+            low, high = max(0, start - self.halo_rows), min(height, stop + self.halo_rows)
+            if unpooled:  # whole rows of the half-resolution input: even bounds (height is even when pooled)
+                low, high = low - low % 2, high + high % 2
+                x_rows = attention_unpool(x[:, :, low // 2:high // 2], decoder_map[:, :, low:high])
+            else:
+                x_rows = x[:, :, low:high]
+            fused = self.fuse(x_rows, skip[:, :, low:high])
+            out[:, :, start:stop] = fused[:, :, start - low:stop - low]
+        return out
+
+    def fuse(self, x: Tensor, skip: Tensor) -> Tensor:
+        """The stage's separable convolution of the unpooled input rows and the skip rows, same rows out."""
+        x = self.pointwise_x(self.depthwise_x(x))  # frees the unpooled input before the skip's half runs
+        return self.activation(x + self.pointwise_skip(self.depthwise_skip(skip)))
+
+
+def _depthwise_channels(block: nn.Sequential, start: int, stop: int) -> ConvBNReLU:
+    """Channels [start, stop) of a depthwise ConvBNReLU, as a ConvBNReLU of their own (eval mode)."""
+    conv, norm, activation = block
+    part = ConvBNReLU(stop - start, stop - start, conv.kernel_size[0], dilation=conv.dilation[0],
+                      groups=stop - start, relu6=isinstance(activation, nn.ReLU6)).eval()
+    with torch.no_grad():
+        part[0].weight.copy_(conv.weight[start:stop])
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            getattr(part[1], name).copy_(getattr(norm, name)[start:stop])
+    part[1].eps = norm.eps
+    return part
+
+
+def _fold_batchnorm(weight: Tensor, norm: nn.BatchNorm2d) -> Tuple[Tensor, Tensor]:
+    """Convolution weight `(C_out, C_in, k, k)` and the eval-mode BatchNorm after it -> (weight, bias) of the
+    one convolution computing both."""
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    return weight * scale[:, None, None, None], norm.bias - norm.running_mean * scale
+
+
+class RowStrips(nn.Module):
+    """Runs `body`, whose every output row depends on input rows at most `halo` away (stride-1 convolutions
+    and per-pixel operations, BatchNorm in eval mode), strip by strip: each strip of STRIP_ROWS rows with `halo`
+    rows of context on each side, cropped back. Exact, and the body's temporaries (MobileNetV2's 6x expanded
+    features) are strip-sized. `(N, C, H, W) -> (N, C_out, H, W)`."""
+
+    def __init__(self, body: nn.Module, halo: int):
+        super().__init__()
+        self.body = body
+        self.halo, self.strip_rows = halo, STRIP_ROWS
+
+    def forward(self, x: Tensor) -> Tensor:
+        height = x.shape[2]
+        out = torch.empty(0)
+        for start in range(0, height, self.strip_rows):
+            stop = min(height, start + self.strip_rows)
+            low, high = max(0, start - self.halo), min(height, stop + self.halo)
+            part = self.body(x[:, :, low:high])[:, :, start - low:stop - low]
+            if start == 0:
+                out = part.new_empty([x.shape[0], part.shape[1], height, x.shape[3]])
+                out = out.contiguous(memory_format=torch.channels_last)
+            out[:, :, start:stop] = part
+        return out
+
+
+class StemStage(nn.Module):
+    """The stem's EncoderStage in the form inference runs. The stem convolution and its attention run on the whole
+    image (the attention branches' GroupNorm takes statistics over the whole map), the pooling strip by strip,
+    and the skip handed to the decoder is the stage's 4-channel input, not its 32 features: StemHead recomputes
+    those per strip, so the net's largest tensor is freed when this stage returns instead of being held through
+    the whole encoder and decoder. `(N, 4, H, W) -> (input, (N, 32, H/2, W/2), decoder_map (N, 1, H, W))`."""
+
+    def __init__(self, stage: EncoderStage):
+        super().__init__()
+        assert stage.attention is not None, "the stem pools"
+        self.stem = stage.body
+        self.attention = stage.attention
+        self.strip_rows = STRIP_ROWS
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        features = self.stem(x)
+        encoder_map, decoder_map = self.attention(features)
+        height = x.shape[2]
+        pooled = features.new_empty([x.shape[0], features.shape[1], height // 2, x.shape[3] // 2])
+        pooled = pooled.contiguous(memory_format=torch.channels_last)
+        for start in range(0, height, self.strip_rows):  # even bounds: STRIP_ROWS and H are even
+            stop = min(height, start + self.strip_rows)
+            pooled[:, :, start // 2:stop // 2] = attention_pool(features[:, :, start:stop],
+                                                                encoder_map[:, :, start:stop])
+        return x, pooled, decoder_map
+
+
+class StemHead(nn.Module):
+    """The last decoder stage (a SplitDecoderStage) and the 3x3 prediction in the form inference runs, strip by
+    strip: the stem features recomputed from the net's input rows (StemStage hands over the input, not them),
+    the stage's fusion, then the prediction. No tensor of more than one channel exists at full resolution for the
+    whole image. Exact: each strip carries the radius of all three convolutions' context.
+    `(N, C, H/2, W/2), input (N, 4, H, W), decoder_map (N, 1, H, W) -> (N, 1, H, W)` alpha logits."""
+
+    def __init__(self, stage: SplitDecoderStage, stem: nn.Module, predict: nn.Conv2d):
+        super().__init__()
+        self.stage, self.stem, self.predict = stage, stem, predict
+        self.halo = receptive_radius(stem) + stage.halo_rows + receptive_radius(predict)
+        self.strip_rows = STRIP_ROWS
+
+    def forward(self, x: Tensor, net_input: Tensor, decoder_map: Tensor) -> Tensor:
+        height = net_input.shape[2]
+        out = net_input.new_empty([net_input.shape[0], 1, height, net_input.shape[3]])
+        for start in range(0, height, self.strip_rows):
+            stop = min(height, start + self.strip_rows)
+            low, high = max(0, start - self.halo), min(height, stop + self.halo)
+            low, high = low - low % 2, high + high % 2  # whole rows of the half-resolution input (H is even)
+            x_rows = attention_unpool(x[:, :, low // 2:high // 2], decoder_map[:, :, low:high])
+            fused = self.stage.fuse(x_rows, self.stem(net_input[:, :, low:high]))
+            out[:, :, start:stop] = self.predict(fused)[:, :, start - low:stop - low]
+        return out
+
+
+def receptive_radius(module: nn.Module) -> int:
+    """How many rows away an output of a chain of `module`'s convolutions can look: the sum of their radii
+    (an upper bound where a residual path skips some)."""
+    return sum(m.dilation[0] * (m.kernel_size[0] - 1) // 2 for m in module.modules() if isinstance(m, nn.Conv2d))
+
+
+def inference_form(net: MattingNet) -> MattingNet:
+    """A copy of a trained MattingNet, in eval mode, computing the same alpha up to float rounding with less
+    memory: the stem as StemStage, the other encoder stage bodies in RowStrips, decoder stages as
+    SplitDecoderStages, the last one and the prediction as StemHead (BENCHMARKS.md)."""
+    net = copy.deepcopy(net).eval()
+    stem = net.encoder[0].body
+    net.encoder[0] = StemStage(net.encoder[0])
+    for stage in net.encoder[1:]:
+        stage.body = RowStrips(stage.body, receptive_radius(stage.body))
+    decoder = [SplitDecoderStage(stage) for stage in net.decoder]
+    decoder[-1] = StemHead(decoder[-1], stem, net.predict)
+    net.decoder = nn.ModuleList(decoder)
+    net.predict = nn.Identity()  # StemHead predicts
+    return net
