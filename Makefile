@@ -9,7 +9,11 @@ SCRIPTED := $(MODEL_STORE)/alphanet.pt
 # Segmentation stage of the archive: selfie (the converted MediaPipe person segmenter, the default for catalog
 # photos of people, see MODEL_CARD.md) or deeplab (the paper's DeepLabV3+, trained here, retrainable).
 SEG ?= selfie
-SEG_STAMP := $(MODEL_STORE)/.segmenter-$(SEG)
+# The matting net's arithmetic: bf16 (about 2x faster where the CPU has AVX512-BF16 or AMX, 1.5x slower where it
+# has not; same validation metrics, BENCHMARKS.md) or fp32 (exact, any CPU). Default: what this machine's CPU
+# does best. Building an image for CPUs you do not know: PRECISION=fp32.
+PRECISION ?= $(shell grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && echo bf16 || echo fp32)
+BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)
 
 .PHONY: install mar serve test clean
 
@@ -26,16 +30,16 @@ mar: $(MAR)
 
 # The archive holds the scripted model, the handler and its model-config.yaml; the handler imports
 # alphanet.imageio from the installed package. The tests build theirs with MODEL_STORE=<a tmp dir>.
-$(MAR): $(INSTALLED) $(SEG_STAMP) handlers/alphanet_handler.py config/model-config.yaml $(wildcard alphanet/*.py alphanet/weights/*)
-	$(BIN)/python -m alphanet.export --segmenter $(SEG) --out $(SCRIPTED)
+$(MAR): $(INSTALLED) $(BUILD_STAMP) handlers/alphanet_handler.py config/model-config.yaml $(wildcard alphanet/*.py alphanet/weights/*)
+	$(BIN)/python -m alphanet.export --segmenter $(SEG) --precision $(PRECISION) --out $(SCRIPTED)
 	$(BIN)/torch-model-archiver --force --model-name alphanet --version 1.0 --export-path $(MODEL_STORE) \
 		--serialized-file $(SCRIPTED) --handler handlers/alphanet_handler.py \
 		--config-file config/model-config.yaml
 
-# A stamp per segmenter: `make mar SEG=deeplab` after `make mar` rebuilds the archive.
-$(SEG_STAMP):
+# A stamp per build choice: `make mar SEG=deeplab` or `PRECISION=bf16` after `make mar` rebuilds the archive.
+$(BUILD_STAMP):
 	mkdir -p $(MODEL_STORE)
-	rm -f $(MODEL_STORE)/.segmenter-*
+	rm -f $(MODEL_STORE)/.build-*
 	touch $@
 
 serve: install mar
@@ -45,7 +49,7 @@ test: install
 	$(BIN)/python -m pytest
 
 clean:
-	rm -f $(MAR) $(SCRIPTED) $(MODEL_STORE)/.segmenter-*
+	rm -f $(MAR) $(SCRIPTED) $(MODEL_STORE)/.build-*
 	rm -rf logs .pytest_cache
 
 # --- Triton: `make triton-repo`, `make serve-triton` (alphanet.triton_repo, alphanet.triton_server) ---------------

@@ -5,7 +5,7 @@ import ctypes.util
 
 import torch
 
-WARM_UP_SIDE = 64
+WARM_UP_SIDE = 128  # not 64: warmed up on 64 px, the bf16 graph then took 10 s per 1024 px photo instead of 0.5
 WARM_UP_CALLS = 2
 
 

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from alphanet.attention import AttentionModule, attention_pool, attention_unpool
-from alphanet.checkpoint import AlphaNetConfig, build_alphanet
+from alphanet.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
 from alphanet.ed_layer import EDLayer
 from alphanet.export import export_scripted, script_alphanet
 from alphanet.inference_form import SplitDecoderStage, StemHead, StemStage, inference_form
@@ -200,6 +200,22 @@ def test_scripted_matches_eager_on_the_shared_photos(model, scripted_path, photo
     assert (eager_alpha - scripted_alpha).abs().max() <= 1e-4
     assert (eager_auto - scripted_auto).abs().max() <= 1e-4
     assert torch.equal(eager_trimap, scripted_trimap)
+
+
+def test_bf16_export_stays_close_to_fp32_and_unknown_precisions_are_refused():
+    weights_model = load_alphanet(None)  # trained weights: random ones would make the comparison meaningless
+    image = load_rgb(PHOTOS[0])[:256, :256].contiguous()
+    trimap = torch.full(image.shape[:2], 128, dtype=torch.uint8)
+    trimap[:64], trimap[-64:] = 0, 255
+    with torch.no_grad():
+        fp32, _ = script_alphanet(weights_model)(image, trimap)
+        bf16, _ = script_alphanet(weights_model, "bf16")(image, trimap)
+    band = trimap == 128
+    difference = (fp32 - bf16).abs()[band]
+    assert difference.max() > 0  # it really computed in bf16
+    assert difference.mean() < 0.01 and difference.max() < 0.25
+    with pytest.raises(ValueError, match="precision"):
+        script_alphanet(weights_model, "fp16")
 
 
 def test_exported_file_runs_in_a_fresh_process_with_only_torch(tmp_path):
