@@ -1,7 +1,8 @@
 """Model speed on this machine: parameters and FLOPs per stage, median forward time eager vs scripted, and the
-achieved GFLOP/s as a fraction of the machine's fp32 matrix-multiply peak measured in the same run.
+achieved GFLOP/s as a fraction of the machine's fp32 and bf16 matrix-multiply peaks measured in the same run.
 
     python bench/bench_model.py [--sizes 512 1024 1500] [--repeats 5] [--threads N] [--weights FILE]
+                                [--segmenter deeplab|selfie] [--precision fp32|bf16]
 
 Photos are the shared astronaut photo resized to a square of each size (a real image, so the ED band is a real
 band). Not part of the test run: it prints figures for BENCHMARKS.md.
@@ -19,13 +20,14 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from alphanet.checkpoint import load_alphanet
 from alphanet.export import script_alphanet
+from alphanet.inference_form import PRECISIONS
 
 PHOTO = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos" / "astronaut.png"
 
 
-def matmul_peak_gflops(size: int = 2048, repeats: int = 10) -> float:
-    """Best fp32 GEMM throughput of `size` x `size` matrices: the reference for "fraction of peak"."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
+    """Best GEMM throughput of `size` x `size` matrices of `dtype`: the reference for "fraction of peak"."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     a @ b
     best = min(_timed(lambda: a @ b) for _ in range(repeats))
     return 2 * size**3 / best / 1e9
@@ -64,21 +66,23 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--weights", help="AlphaNet weights (default: the project's)")
     parser.add_argument("--segmenter", choices=("deeplab", "selfie"))
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="the scripted matting net's")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     overrides = {"segmenter": args.segmenter} if args.segmenter else {}
     eager = load_alphanet(args.weights, **overrides)
-    scripted = script_alphanet(eager)
+    scripted = script_alphanet(eager, args.precision)
     with tempfile.TemporaryDirectory() as tmp:
         scripted.save(f"{tmp}/alphanet.pt")
         file_mib = Path(f"{tmp}/alphanet.pt").stat().st_size / 2**20
-    peak = matmul_peak_gflops()
-    print(f"threads {args.threads}; fp32 matmul peak {peak:.1f} GFLOP/s; scripted file {file_mib:.1f} MiB")
+    peaks = {name: matmul_peak_gflops(dtype) for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+    print(f"threads {args.threads}; matmul peak fp32 {peaks['fp32']:.1f}, bf16 {peaks['bf16']:.1f} GFLOP/s; "
+          f"scripted file ({args.precision} matting net) {file_mib:.1f} MiB")
     for name, part in (("segmenter", eager.segmenter), ("matting_net", eager.matting_net)):
         print(f"{name}: {sum(p.numel() for p in part.parameters()) / 1e6:.2f} M parameters")
     print("| size | segmenter GFLOP | matting GFLOP | eager median s | scripted median s | scripted GFLOP/s | "
-          "of matmul peak |")
-    print("|---|---|---|---|---|---|---|")
+          "of fp32 matmul peak | of bf16 matmul peak |")
+    print("|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         image = photo(size)
         flops = count_flops(eager, image)
@@ -87,7 +91,7 @@ def main() -> None:
             scripted_s = median_seconds(lambda: scripted(image), args.repeats)
         achieved = flops["total"] / scripted_s / 1e9
         print(f"| {size} | {flops['segmenter'] / 1e9:.1f} | {flops['matting_net'] / 1e9:.1f} | {eager_s:.3f} | "
-              f"{scripted_s:.3f} | {achieved:.1f} | {achieved / peak:.0%} |")
+              f"{scripted_s:.3f} | {achieved:.1f} | {achieved / peaks['fp32']:.0%} | {achieved / peaks['bf16']:.0%} |")
 
 
 if __name__ == "__main__":
