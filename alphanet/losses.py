@@ -5,6 +5,10 @@ The paper's matting loss is gamma * A_L + (1 - gamma) * C_L with plain L1 terms 
 rescales the paper's sums. `unknown_weight` optionally weighs the trimap's unknown band more (a deviation
 from the paper, off by default): fusion keeps only the band's alpha, and with a plain whole-image loss a
 small net meets most of the loss by copying the trimap and learns the band slowly.
+
+`laplacian_loss` is not in the paper either: the L1 distance of two alphas' Laplacian pyramids (as in Hou and Liu
+2019 and FBA matting). A broad error counts once, at the low-pass level; a thin one such as a missed hair strand
+shows at every level and counts several times its few pixels.
 """
 import torch
 import torch.nn.functional as F
@@ -67,6 +71,40 @@ def _weighted_mean(error: Tensor, weight: Tensor) -> Tensor:
     """Per-sample weighted mean of `(N, C, H, W)` errors with `(N, 1, H, W)` weights -> `(N,)`."""
     weight = weight.expand_as(error)
     return (error * weight).sum(dim=(1, 2, 3)) / weight.sum(dim=(1, 2, 3))
+
+
+def laplacian_loss(alpha_pred: Tensor, alpha_gt: Tensor, levels: int = 5) -> Tensor:
+    """Sum over the `levels` levels of the two alphas' Laplacian pyramids of each level's mean absolute difference;
+    a scalar. alpha_pred, alpha_gt: `(N, 1, H, W)`.
+
+    The levels weigh the same. FBA matting weighs level i by 2^i; on the fused alphas of the default weights that
+    made the low-pass level, in effect a blurred L1 loss like the matting loss itself, 78 % of the term, and the
+    full-resolution detail, where hair strands are, 1 %. Computed in float32 even under autocast: the detail of
+    a good prediction is a small difference."""
+    _check_same_shape(alpha_pred, alpha_gt, "alpha_pred", "alpha_gt")
+    with torch.autocast(alpha_pred.device.type, enabled=False):
+        pyramid = laplacian_pyramid(alpha_pred.float() - alpha_gt.float(), levels)
+        return sum(level.abs().mean() for level in pyramid)
+
+
+def laplacian_pyramid(image: Tensor, levels: int) -> list:
+    """`(N, C, H, W)` -> `levels` tensors: the band-pass details at full, half, quarter... resolution, then the
+    low-pass rest. The pyramid is linear, so the pyramid of a difference is the difference of the pyramids."""
+    pyramid = []
+    for _ in range(levels - 1):
+        smaller = _gaussian_blur(image)[:, :, ::2, ::2]
+        pyramid.append(image - F.interpolate(smaller, size=image.shape[2:], mode="bilinear", align_corners=False))
+        image = smaller
+    return pyramid + [image]
+
+
+def _gaussian_blur(image: Tensor) -> Tensor:
+    """The pyramid's 5-tap binomial filter (1 4 6 4 1) / 16 along both axes, edges replicated; `(N, C, H, W)`."""
+    taps = image.new_tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+    channels = image.shape[1]
+    padded = F.pad(image, (2, 2, 2, 2), mode="replicate")
+    rows = F.conv2d(padded, taps.view(1, 1, 1, 5).repeat(channels, 1, 1, 1), groups=channels)
+    return F.conv2d(rows, taps.view(1, 1, 5, 1).repeat(channels, 1, 1, 1), groups=channels)
 
 
 def focal_loss(logits: Tensor, target: Tensor, alpha: float = 0.25, gamma: float = 2.0) -> Tensor:

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from .checkpoint import AlphaNetConfig, build_alphanet, read_weights, save_weights
 from .data.datasets import MattingDataset, SegmentationDataset
 from .data.readers import CompositionReader, ImageAlphaReader, ImageMaskReader
-from .losses import matting_loss, segmentation_loss
+from .losses import laplacian_loss, matting_loss, segmentation_loss
 from .model import AlphaNet, fuse
 from .validation import predict_validation_batch, save_preview, score_batch
 
@@ -151,13 +151,16 @@ class E2ELoss:
 
 
 def stage_loss(stage: str, model: AlphaNet, batch: Dict[str, torch.Tensor], e2e_loss: E2ELoss,
-               unknown_weight: float = 1.0) -> torch.Tensor:
+               unknown_weight: float = 1.0, laplacian_weight: float = 0.0) -> torch.Tensor:
     if stage == "seg":
         return segmentation_loss(model.segmenter.net(batch["image"]), batch["mask"])
     if stage == "matting":
         alpha = model.matting_net(batch["image"], batch["trimap"])
-        return matting_loss(alpha, batch["alpha"], batch["image"], batch["fg"], batch["bg"], batch["has_fg_bg"],
+        loss = matting_loss(alpha, batch["alpha"], batch["image"], batch["fg"], batch["bg"], batch["has_fg_bg"],
                             trimap=batch["trimap"], unknown_weight=unknown_weight)
+        if laplacian_weight:  # on the fused alpha, which is what serving returns: only the band's pixels count
+            loss = loss + laplacian_weight * laplacian_loss(fuse(alpha, batch["trimap"]), batch["alpha"])
+        return loss
     return e2e_loss(model, batch)
 
 
@@ -277,7 +280,8 @@ def train(args) -> Path:
         for batch in progress:
             batch = to_device(batch, device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
-                loss = stage_loss(args.stage, model, batch, e2e_loss, args.unknown_weight).float()
+                loss = stage_loss(args.stage, model, batch, e2e_loss, args.unknown_weight,
+                                  args.laplacian_weight).float()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -328,6 +332,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--unknown-weight", type=float, default=1.0,
                         help="matting stage: weight of the unknown band's pixels in the loss (1 = the paper's "
                              "plain whole-image loss)")
+    parser.add_argument("--laplacian-weight", type=float, default=0.0,
+                        help="matting stage: weight of a Laplacian-pyramid L1 loss on the fused alpha (0 = the "
+                             "paper's loss; it sharpens thin structures such as hair)")
     parser.add_argument("--crop-size", type=int, default=320, help="matting crops")
     parser.add_argument("--image-size", type=int, default=496, help="seg and e2e images")
     parser.add_argument("--trimap-width", type=int, nargs=2, default=(4, 40), metavar=("MIN", "MAX"),

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from alphanet.losses import dice_loss, focal_loss, matting_loss, segmentation_loss
+from alphanet.losses import dice_loss, focal_loss, laplacian_loss, laplacian_pyramid, matting_loss, segmentation_loss
 
 
 def two_by_two_sample():
@@ -84,6 +84,42 @@ def test_matting_loss_rejects_mismatched_shapes():
         matting_loss(alpha_pred, alpha_gt, image[..., :1], fg[..., :1], bg[..., :1])
     with pytest.raises(ValueError, match="has_fg_bg"):
         matting_loss(alpha_pred, alpha_gt, image, fg, bg, has_fg_bg=torch.tensor([1]))
+
+
+# --- Laplacian loss -------------------------------------------------------------------------------
+
+def test_laplacian_loss_of_a_constant_offset_is_the_offset():
+    # A constant has no detail at any scale: every band-pass level is 0 and the low-pass rest is the offset.
+    alpha_gt = torch.rand(2, 1, 40, 56)
+    assert laplacian_loss(alpha_gt + 0.2, alpha_gt).item() == pytest.approx(0.2, abs=1e-6)
+
+
+def test_laplacian_loss_is_zero_for_a_perfect_prediction_and_reaches_it():
+    alpha_gt = torch.rand(1, 1, 32, 32)
+    assert laplacian_loss(alpha_gt, alpha_gt).item() == 0.0
+    alpha_pred = torch.rand(1, 1, 32, 32, requires_grad=True)
+    laplacian_loss(alpha_pred, alpha_gt).backward()
+    assert alpha_pred.grad.abs().sum() > 0
+
+
+def test_laplacian_loss_weighs_a_missed_strand_more_than_its_pixels():
+    # A missed vertical strand one pixel wide shows at every level (its edges at full resolution, its mass
+    # below), so the loss counts it several times its plain L1 error; a broad offset counts once (test above).
+    alpha_gt = torch.zeros(1, 1, 64, 64)
+    alpha_gt[..., 32] = 1.0
+    alpha_pred = torch.zeros_like(alpha_gt)
+    plain_l1 = (alpha_pred - alpha_gt).abs().mean().item()
+    levels = [level.abs().mean().item() for level in laplacian_pyramid(alpha_pred - alpha_gt, 5)]
+    assert levels[0] == max(levels)
+    assert laplacian_loss(alpha_pred, alpha_gt).item() > 4 * plain_l1
+
+
+def test_laplacian_pyramid_collapses_back_to_the_image():
+    image = torch.rand(1, 2, 37, 50)
+    *bands, rest = laplacian_pyramid(image, 4)
+    for band in reversed(bands):
+        rest = band + F.interpolate(rest, size=band.shape[2:], mode="bilinear", align_corners=False)
+    assert torch.allclose(rest, image, atol=1e-6)
 
 
 # --- segmentation losses --------------------------------------------------------------------------
