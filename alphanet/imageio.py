@@ -9,6 +9,7 @@ under transparent pixels are often garbage, and white is what a shop page shows 
 """
 import io
 import json
+import zlib
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Optional
@@ -27,6 +28,9 @@ COMPOSITE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpe
 # zlib level 1 encodes a 1500 px RGBA cutout about 4x faster than Pillow's default 6 (120 vs 475 ms here) for
 # a file about 20 % larger: encoding is part of every request's latency, bytes are cheap.
 PNG_COMPRESS_LEVEL = 1
+# zlib's run-length strategy suits mattes (long runs of 0 and 255): at 1024 px an alpha PNG encoded in 8.2 instead
+# of 9.1 ms and a cutout in 54 instead of 61 ms, both 15 % smaller (BENCHMARKS.md).
+PNG_ZLIB_STRATEGY = zlib.Z_RLE
 JPEG_QUALITY = 90
 # The model computes alpha at most this long side and resizes it up; colours are estimated at the same size.
 FOREGROUND_MAX_SIDE = DEFAULT_MAX_SIDE
@@ -223,7 +227,7 @@ def _resize(pixels: np.ndarray, size: list) -> np.ndarray:
 def _encode(pixels: np.ndarray, file_format: str) -> Answer:
     buffer = io.BytesIO()
     if file_format == "png":
-        Image.fromarray(pixels).save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL)
+        Image.fromarray(pixels).save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_ZLIB_STRATEGY)
     else:
         Image.fromarray(pixels).save(buffer, "JPEG", quality=JPEG_QUALITY)
     return Answer(buffer.getvalue(), COMPOSITE_FORMATS[file_format])

@@ -9,8 +9,10 @@ trimap replaces the segmentation, and the matting network and the foreground est
 whatever weights the archive holds (with a trimap that left nothing unknown, the graph would skip the matting
 network). The answer is a cutout.
 
-Memory: the RSS of each worker process (psutil) after a warm-up of 2 x concurrency requests and again at the end,
-and the most each worker ever held (VmHWM; with a large --side, what a pod's memory limit must allow). Prints one
+Memory: the RSS of each worker process (psutil) at rest, IDLE_SECONDS_BEFORE_TRIM after a warm-up of 2 x
+concurrency requests and again after the load (a worker hands its freed heap back once it rests,
+alphanet/worker.py), and the most each worker ever held (VmHWM; with a large --side, what a pod's memory limit
+must allow). Prints one
 JSON line; exit status 1 when a request failed or was not sent, a worker was replaced, or one grew more than
 --max-growth.
 """
@@ -33,6 +35,7 @@ import psutil
 import requests
 from PIL import Image
 
+from alphanet.worker import IDLE_SECONDS_BEFORE_TRIM
 # The tests' TorchServe runner (free ports, own TMPDIR, readiness wait, clean stop): one way to run a server.
 from tests.torchserve import running_torchserve
 
@@ -96,8 +99,10 @@ def send_load(url: str, files: dict, total: int, concurrency: int, deadline: flo
     return tally
 
 
-def worker_rss_mib(management: str) -> dict:
-    """pid -> resident memory in MiB of each worker of alphanet, as the management API lists them."""
+def worker_rss_at_rest_mib(management: str) -> dict:
+    """pid -> resident memory in MiB of each worker of alphanet, as the management API lists them, once they have
+    rested long enough to hand their freed heap back."""
+    time.sleep(IDLE_SECONDS_BEFORE_TRIM + 1)
     workers = requests.get(f"{management}/models/alphanet", timeout=30).json()[0]["workers"]
     return {worker["pid"]: psutil.Process(worker["pid"]).memory_info().rss / 2**20 for worker in workers}
 
@@ -122,11 +127,11 @@ def run(args) -> dict:
             running_torchserve("config.properties", REPO / "model_store", Path(root)) as server:
         url = f"{server.inference}/predictions/alphanet"
         warm_up = send_load(url, files, 2 * args.concurrency, args.concurrency, time.monotonic() + args.time_limit)
-        rss_before = worker_rss_mib(server.management)
+        rss_before = worker_rss_at_rest_mib(server.management)
         started = time.monotonic()
         tally = send_load(url, files, args.requests, args.concurrency, started + args.time_limit)
         elapsed = time.monotonic() - started
-        rss_after = worker_rss_mib(server.management)
+        rss_after = worker_rss_at_rest_mib(server.management)
         peaks = peak_rss_mib(rss_after)
         frontend = psutil.Process(next(iter(rss_after))).parent()  # the Java frontend started the workers
         frontend_rss = frontend.memory_info().rss / 2**20

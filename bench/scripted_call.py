@@ -1,10 +1,12 @@
 """Peak memory and median time of a scripted AlphaNet file's call:
-`python bench/scripted_call.py [--scripted FILE] --size 1500 [--repeats 5] [--threads 2]`.
+`python bench/scripted_call.py [--scripted FILE] --size 1500 [--repeats 5] [--threads 2] [--trim-before-each] [--profile]`.
 
 Loads the TorchScript file in this fresh process and runs it on the shared astronaut photo resized to a square
 (automatic mode). Prints one JSON line: the process's peak RSS before and after the first call (the difference
 is what a call needs; run once per size, as a process's peak never goes down) and the median time of the
-calls after the first two (which also optimise the graph). Compares two exports, e.g. of two commits.
+calls after the first two (which also optimise the graph). Compares two exports, e.g. of two commits, or, with
+--trim-before-each, what a serving worker's heap trim after every answer costs the next call. --profile prints
+torch.profiler's operators of one more call, by their own time.
 """
 import argparse
 import json
@@ -16,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+
+from alphanet.worker import release_free_memory
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTO = REPO.parent / "shared" / "data" / "photos" / "astronaut.png"
@@ -31,6 +35,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1500)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--trim-before-each", action="store_true",
+                        help="hand the freed heap back to the OS (malloc_trim) before every call")
+    parser.add_argument("--profile", action="store_true", help="then profile one more call")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = torch.jit.load(str(args.scripted))
@@ -39,12 +46,19 @@ def main() -> None:
     seconds = []
     with torch.inference_mode():
         for _ in range(args.repeats + 2):
+            if args.trim_before_each:
+                release_free_memory()
             started = time.perf_counter()
             model(image, None)
             seconds.append(time.perf_counter() - started)
             if len(seconds) == 1:
                 peak = peak_rss_mib()
+        if args.profile:
+            with torch.profiler.profile() as profile:
+                model(image, None)
+            print(profile.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
     print(json.dumps({"scripted": str(args.scripted), "size": args.size, "threads": args.threads,
+                      "trim_before_each": args.trim_before_each,
                       "peak_rss_before_call_mib": round(before), "peak_rss_mib": round(peak),
                       "median_s": round(statistics.median(seconds[2:]), 3)}))
 

@@ -16,7 +16,7 @@ from PIL import Image
 from ts.torch_handler.base_handler import BaseHandler
 
 from alphanet.imageio import DEFAULT_MAX_PIXELS, BadRequest, decode_request, encode_answer
-from alphanet.worker import release_free_memory, warm_up
+from alphanet.worker import TrimWhenIdle, release_free_memory, warm_up
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,13 @@ class AlphaNetHandler(BaseHandler):
         super().initialize(context)
         warm_up(self.model)  # the graph's optimisation happens here, not in the first requests
         release_free_memory()  # what loading and warming up freed (about 200 MiB, alphanet/worker.py)
+        self.trim_when_idle = TrimWhenIdle()  # and what each photo freed, once the worker rests
         logger.info("AlphaNet handler: %d thread(s) per worker, at most %d pixels", threads, self.max_pixels)
 
     def preprocess(self, data):
         """Each request -> a DecodedRequest, or the BadRequest that answers it. The image is the multipart
         `image` part or the whole body; see _option for where the output options come from."""
+        self.trim_when_idle.request_started()
         requests = []
         for idx, request in enumerate(data):
             headers = {name.lower(): value for name, value in self.context.get_all_request_header(idx).items()}
@@ -83,7 +85,7 @@ class AlphaNetHandler(BaseHandler):
                 answer = encode_answer(*result)
                 self.context.set_response_content_type(idx, answer.content_type)
                 bodies.append(answer.body)
-        release_free_memory()  # a resting worker holds its model, not the last photo's temporaries
+        self.trim_when_idle.answered()  # a resting worker holds its model, not the last photo's temporaries
         return bodies
 
 
