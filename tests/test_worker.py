@@ -6,19 +6,38 @@ import torch
 
 from alphanet.worker import WARM_UP_CALLS, warm_up
 
+ANON_RSS_MIB = """
+def anon():
+    return int(next(l for l in open('/proc/self/status') if l.startswith('RssAnon')).split()[1]) // 1024
+"""
+
 # In a fresh interpreter: 400 MiB of 64 KiB blocks (under glibc's mmap threshold, so they live in the heap), of
 # which every tenth and the last stay allocated: free() then cannot shrink the heap from its top, as after loading
 # a scripted model. RssAnon in MiB before and after.
-RELEASE_SCRIPT = """
-from alphanet.worker import release_free_memory
-def anon():
-    return int(next(l for l in open('/proc/self/status') if l.startswith('RssAnon')).split()[1]) // 1024
+FREE_400_MIB_IN_THE_HEAP = """
 blocks = [bytearray(b'x' * 65536) for _ in range(6400)]
 kept = blocks[::10] + blocks[-1:]
 del blocks
+"""
+RELEASE_SCRIPT = ANON_RSS_MIB + FREE_400_MIB_IN_THE_HEAP + """
+from alphanet.worker import release_free_memory
 before = anon()
 assert release_free_memory()
 print(before, anon())
+"""
+# The same freed heap, with TrimWhenIdle: still held while requests follow each other, handed back after a rest.
+IDLE_SCRIPT = ANON_RSS_MIB + FREE_400_MIB_IN_THE_HEAP + """
+import time
+from alphanet.worker import TrimWhenIdle
+trim = TrimWhenIdle(idle_seconds=0.5)
+trim.answered()
+time.sleep(0.2)
+trim.request_started()  # the next request came before the rest was over
+time.sleep(0.6)
+busy = anon()
+trim.answered()
+time.sleep(1.5)
+print(busy, anon())
 """
 
 
@@ -26,6 +45,13 @@ def test_release_free_memory_returns_freed_heap_pages_to_the_os():
     run = subprocess.run([sys.executable, "-c", RELEASE_SCRIPT], capture_output=True, text=True, check=True)
     before, after = map(int, run.stdout.split())
     assert before - after > 250, (before, after)  # glibc alone kept them: freed but resident
+
+
+def test_trim_when_idle_waits_for_a_rest_after_the_last_answer():
+    run = subprocess.run([sys.executable, "-c", IDLE_SCRIPT], capture_output=True, text=True, check=True)
+    busy, rested = map(int, run.stdout.split())
+    assert busy > 300, busy  # the cancelled timer did not trim
+    assert busy - rested > 250, (busy, rested)
 
 
 def test_warm_up_runs_the_automatic_and_the_trimap_path():
