@@ -29,7 +29,7 @@ COMPOSITE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpe
 # a file about 20 % larger: encoding is part of every request's latency, bytes are cheap.
 PNG_COMPRESS_LEVEL = 1
 # zlib's run-length strategy suits mattes (long runs of 0 and 255): at 1024 px an alpha PNG encoded in 8.2 instead
-# of 9.1 ms and a cutout in 54 instead of 61 ms, both 15 % smaller (BENCHMARKS.md).
+# of 9.0 ms and a cutout in 56 instead of 61 ms, both 15 % smaller (bench/png_encoding.py, BENCHMARKS.md).
 PNG_ZLIB_STRATEGY = zlib.Z_RLE
 JPEG_QUALITY = 90
 # The model computes alpha at most this long side and resizes it up; colours are estimated at the same size.

@@ -52,10 +52,10 @@ def main() -> None:
     answers = {"alpha": to_uint8(alpha), "cutout": cutout_rgba(photo / 255.0, alpha)}
     for answer, pixels in answers.items():
         for name, strategy in STRATEGIES.items():
-            assert np.array_equal(np.asarray(Image.open(io.BytesIO(encode(pixels, strategy)))), pixels)
+            encoded = encode(pixels, strategy)
+            assert np.array_equal(np.asarray(Image.open(io.BytesIO(encoded))), pixels)
             print(json.dumps({"answer": answer, "size": args.size, "strategy": name,
-                              "median_ms": median_ms(pixels, strategy, args.repeats),
-                              "bytes": len(encode(pixels, strategy))}))
+                              "median_ms": median_ms(pixels, strategy, args.repeats), "bytes": len(encoded)}))
 
 
 if __name__ == "__main__":

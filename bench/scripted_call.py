@@ -1,5 +1,6 @@
 """Peak memory and median time of a scripted AlphaNet file's call:
-`python bench/scripted_call.py [--scripted FILE] --size 1500 [--repeats 5] [--threads 2] [--trim-before-each] [--profile]`.
+`python bench/scripted_call.py [--scripted FILE] --size 1500 [--repeats 5] [--threads 2] [--trim-before-each]
+[--profile]`.
 
 Loads the TorchScript file in this fresh process and runs it on the shared astronaut photo resized to a square
 (automatic mode). Prints one JSON line: the process's peak RSS before and after the first call (the difference
