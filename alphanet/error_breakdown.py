@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.image_io import read_alpha
+from .evaluate import read_trimap
 from .metrics import UNKNOWN
 
 SOFT_MIN, SOFT_MAX = 0.02, 0.98  # 5 / 255 and 250 / 255: a little above 8-bit rounding noise
@@ -55,12 +56,6 @@ class Breakdown:
         }
 
 
-def read_trimap(path: Path) -> np.ndarray:
-    """Trimap file -> uint8 `(H, W)` with 0, 128 and 255 (every grey between 0 and 255 counts as unknown)."""
-    values = np.rint(read_alpha(path) * 255.0)
-    return np.where(values <= 0, 0, np.where(values >= 255, 255, UNKNOWN)).astype(np.uint8)
-
-
 def shared_stems(folders: Sequence[Path]) -> list[str]:
     stems = [{p.stem for p in folder.glob("*.png")} for folder in folders]
     return sorted(set.intersection(*stems))
@@ -74,13 +69,18 @@ def breakdown(ground_truth: Path, trimaps: Path, predictions: Sequence[Path]) ->
     results = [Breakdown() for _ in predictions]
     for stem in stems:
         gt = read_alpha(ground_truth / f"{stem}.png")
-        trimap = read_trimap(trimaps / f"{stem}.png")
+        trimap = read_matching(read_trimap, trimaps / f"{stem}.png", gt)
         for folder, result in zip(predictions, results):
-            pred = read_alpha(folder / f"{stem}.png")
-            if pred.shape != gt.shape:
-                raise SystemExit(f"{folder / stem}.png is {pred.shape}, its ground truth {gt.shape}")
-            result.add(pred, gt, trimap)
+            result.add(read_matching(read_alpha, folder / f"{stem}.png", gt), gt, trimap)
     return stems, results
+
+
+def read_matching(read, path: Path, gt: np.ndarray) -> np.ndarray:
+    """`read(path)`, which must have the ground truth's `(H, W)`."""
+    pixels = read(path)
+    if pixels.shape != gt.shape:
+        raise SystemExit(f"{path} is {pixels.shape}, its ground truth {gt.shape}")
+    return pixels
 
 
 def report(stems: list[str], predictions: Sequence[Path], results: list[Breakdown]) -> str:

@@ -135,8 +135,13 @@ class EvaluationSet:
             # min width = max width: the generator's random draw has one outcome.
             return trimap_to_uint8(trimap_from_alpha(alpha, np.random.default_rng(0), self.band_width,
                                                      self.band_width))
-        levels = read_alpha(self.trimap_pairs[index][1])
-        return np.where(levels == 0, 0, np.where(levels == 1, 255, UNKNOWN)).astype(np.uint8)
+        return read_trimap(self.trimap_pairs[index][1])
+
+
+def read_trimap(path: Path) -> np.ndarray:
+    """Trimap file -> uint8 `(H, W)`: 0 where the file is black, 255 where white, UNKNOWN (128) elsewhere."""
+    levels = read_alpha(path)
+    return np.where(levels == 0, 0, np.where(levels == 1, 255, UNKNOWN)).astype(np.uint8)
 
 
 class AlphaNetMatting:

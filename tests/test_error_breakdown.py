@@ -46,3 +46,9 @@ def test_folders_with_no_image_in_common_are_an_error(folders, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit, match="no image is in every folder"):
         breakdown(folders / "gt", folders / "trimaps", [tmp_path / "empty"])
+
+
+def test_a_matte_of_another_size_is_an_error_naming_the_file(folders):
+    save(folders / "bad" / "a.png", [[0, 204, 153]])
+    with pytest.raises(SystemExit, match=r"bad/a.png is \(1, 3\), its ground truth \(1, 4\)"):
+        breakdown(folders / "gt", folders / "trimaps", [folders / "good", folders / "bad"])
