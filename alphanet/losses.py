@@ -9,6 +9,10 @@ small net meets most of the loss by copying the trimap and learns the band slowl
 `laplacian_loss` is not in the paper either: the L1 distance of two alphas' Laplacian pyramids (as in Hou and Liu
 2019 and FBA matting). A broad error counts once, at the low-pass level; a thin one such as a missed hair strand
 shows at every level and counts several times its few pixels.
+
+`gradient_loss` is not in the paper either: the L1 distance of two alphas' spatial derivatives (as in the gradient
+losses of Dai et al. 2021 and Li and Lu 2020). A smooth prediction that is off by a constant costs nothing; pixel
+noise and smeared edges, which the gradient error metric counts and a plain L1 loss barely sees, cost the most.
 """
 import torch
 import torch.nn.functional as F
@@ -85,6 +89,17 @@ def laplacian_loss(alpha_pred: Tensor, alpha_gt: Tensor, levels: int = 5) -> Ten
     with torch.autocast(alpha_pred.device.type, enabled=False):
         pyramid = laplacian_pyramid(alpha_pred.float() - alpha_gt.float(), levels)
         return sum(level.abs().mean() for level in pyramid)
+
+
+def gradient_loss(alpha_pred: Tensor, alpha_gt: Tensor) -> Tensor:
+    """Mean absolute difference of the two alphas' horizontal plus vertical forward differences; a scalar.
+    alpha_pred, alpha_gt: `(N, 1, H, W)`. In float32 even under autocast, as laplacian_loss."""
+    _check_same_shape(alpha_pred, alpha_gt, "alpha_pred", "alpha_gt")
+    with torch.autocast(alpha_pred.device.type, enabled=False):
+        difference = alpha_pred.float() - alpha_gt.float()  # derivatives are linear: d(pred) - d(gt) = d(pred - gt)
+        horizontal = difference[:, :, :, 1:] - difference[:, :, :, :-1]
+        vertical = difference[:, :, 1:, :] - difference[:, :, :-1, :]
+        return horizontal.abs().mean() + vertical.abs().mean()
 
 
 def laplacian_pyramid(image: Tensor, levels: int) -> list:

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from .checkpoint import AlphaNetConfig, build_alphanet, read_weights, save_weights
 from .data.datasets import MattingDataset, SegmentationDataset
 from .data.readers import CompositionReader, ImageAlphaReader, ImageMaskReader
-from .losses import laplacian_loss, matting_loss, segmentation_loss
+from .losses import gradient_loss, laplacian_loss, matting_loss, segmentation_loss
 from .model import AlphaNet, fuse
 from .validation import predict_validation_batch, save_preview, score_batch
 
@@ -151,15 +151,20 @@ class E2ELoss:
 
 
 def stage_loss(stage: str, model: AlphaNet, batch: Dict[str, torch.Tensor], e2e_loss: E2ELoss,
-               unknown_weight: float = 1.0, laplacian_weight: float = 0.0) -> torch.Tensor:
+               unknown_weight: float = 1.0, laplacian_weight: float = 0.0,
+               gradient_weight: float = 0.0) -> torch.Tensor:
     if stage == "seg":
         return segmentation_loss(model.segmenter.net(batch["image"]), batch["mask"])
     if stage == "matting":
         alpha = model.matting_net(batch["image"], batch["trimap"])
         loss = matting_loss(alpha, batch["alpha"], batch["image"], batch["fg"], batch["bg"], batch["has_fg_bg"],
                             trimap=batch["trimap"], unknown_weight=unknown_weight)
-        if laplacian_weight:  # on the fused alpha, which is what serving returns: only the band's pixels count
-            loss = loss + laplacian_weight * laplacian_loss(fuse(alpha, batch["trimap"]), batch["alpha"])
+        # The extra terms see the fused alpha, which is what serving returns: only the band's pixels count.
+        fused = fuse(alpha, batch["trimap"])
+        if laplacian_weight:
+            loss = loss + laplacian_weight * laplacian_loss(fused, batch["alpha"])
+        if gradient_weight:
+            loss = loss + gradient_weight * gradient_loss(fused, batch["alpha"])
         return loss
     return e2e_loss(model, batch)
 
@@ -281,7 +286,7 @@ def train(args) -> Path:
             batch = to_device(batch, device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
                 loss = stage_loss(args.stage, model, batch, e2e_loss, args.unknown_weight,
-                                  args.laplacian_weight).float()
+                                  args.laplacian_weight, args.gradient_weight).float()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -335,6 +340,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--laplacian-weight", type=float, default=0.0,
                         help="matting stage: weight of a Laplacian-pyramid L1 loss on the fused alpha (0 = the "
                              "paper's loss; it sharpens thin structures such as hair)")
+    parser.add_argument("--gradient-weight", type=float, default=0.0,
+                        help="matting stage: weight of an L1 loss on the fused alpha's spatial derivatives (0 = the "
+                             "paper's loss; it penalises noisy and smeared edges)")
     parser.add_argument("--crop-size", type=int, default=320, help="matting crops")
     parser.add_argument("--image-size", type=int, default=496, help="seg and e2e images")
     parser.add_argument("--trimap-width", type=int, nargs=2, default=(4, 40), metavar=("MIN", "MAX"),

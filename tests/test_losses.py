@@ -5,7 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from alphanet.losses import dice_loss, focal_loss, laplacian_loss, laplacian_pyramid, matting_loss, segmentation_loss
+from alphanet.losses import (dice_loss, focal_loss, gradient_loss, laplacian_loss, laplacian_pyramid, matting_loss,
+                             segmentation_loss)
 
 
 def two_by_two_sample():
@@ -120,6 +121,29 @@ def test_laplacian_pyramid_collapses_back_to_the_image():
     for band in reversed(bands):
         rest = band + F.interpolate(rest, size=band.shape[2:], mode="bilinear", align_corners=False)
     assert torch.allclose(rest, image, atol=1e-6)
+
+
+# --- gradient loss --------------------------------------------------------------------------------
+
+def test_gradient_loss_ignores_a_constant_offset():
+    alpha_gt = torch.rand(2, 1, 20, 30)
+    assert gradient_loss(alpha_gt + 0.3, alpha_gt).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_gradient_loss_of_a_horizontal_ramp_against_a_flat_alpha():
+    # Each column 0.1 above the last: every horizontal difference is off by 0.1, every vertical one by 0.
+    alpha_pred = (0.1 * torch.arange(5.0)).expand(1, 1, 4, 5)
+    alpha_gt = torch.full((1, 1, 4, 5), 0.2)
+    assert gradient_loss(alpha_pred, alpha_gt).item() == pytest.approx(0.1, abs=1e-6)
+
+
+def test_gradient_loss_counts_pixel_noise_that_l1_hardly_sees():
+    # A checkerboard of +-0.05 around the truth: L1 0.05, but each difference jumps by 0.1 in both directions.
+    alpha_gt = torch.full((1, 1, 8, 8), 0.5)
+    checkerboard = (torch.arange(8)[:, None] + torch.arange(8)[None, :]) % 2 * 2 - 1
+    alpha_pred = alpha_gt + 0.05 * checkerboard
+    assert (alpha_pred - alpha_gt).abs().mean().item() == pytest.approx(0.05, abs=1e-6)
+    assert gradient_loss(alpha_pred, alpha_gt).item() == pytest.approx(0.2, abs=1e-6)
 
 
 # --- segmentation losses --------------------------------------------------------------------------

@@ -32,8 +32,9 @@ def test_epoch_batches_replay_and_skip():
     assert full != EpochBatches(10, 3, run_seed=1, epoch=3).batches
 
 
-@pytest.mark.parametrize("stage, laplacian_weight", [("matting", 0.0), ("matting", 1.0), ("seg", 0.0)])
-def test_a_few_steps_on_one_batch_lower_the_loss(tiny_data, tmp_path, stage, laplacian_weight):
+@pytest.mark.parametrize("stage, laplacian_weight, gradient_weight",
+                         [("matting", 0.0, 0.0), ("matting", 1.0, 0.0), ("matting", 0.0, 4.0), ("seg", 0.0, 0.0)])
+def test_a_few_steps_on_one_batch_lower_the_loss(tiny_data, tmp_path, stage, laplacian_weight, gradient_weight):
     from alphanet.train import SeededItems, build_model, make_dataset, stage_loss, E2ELoss
     args = parse_args([stage, "--data", str(tiny_data), "--backgrounds", str(SHARED / "data" / "photos"),
                        "--out", str(tmp_path), "--crop-size", "64", "--image-size", "64"])
@@ -43,7 +44,8 @@ def test_a_few_steps_on_one_batch_lower_the_loss(tiny_data, tmp_path, stage, lap
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(12):
-        loss = stage_loss(stage, model, batch, E2ELoss(), laplacian_weight=laplacian_weight)
+        loss = stage_loss(stage, model, batch, E2ELoss(), laplacian_weight=laplacian_weight,
+                          gradient_weight=gradient_weight)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
