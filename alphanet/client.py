@@ -48,6 +48,9 @@ FAILURES_BEFORE_COOLDOWN = 3
 # Temp files end with this and start with a dot: never an image suffix, so never taken for an output.
 TEMP_SUFFIX = ".alphanet-part"
 INTERRUPTED_EXIT = 130  # the shell's code for a program stopped by SIGINT
+# The main thread's longest sleep: the OS may deliver SIGINT to a worker thread, which leaves a main thread blocked
+# on a queue unaware of it until it next wakes.
+WAKE_UP_SECONDS = 0.2
 
 
 class UsageError(ValueError):
@@ -247,7 +250,11 @@ def run_jobs(jobs: list, uploader: "Uploader", concurrency: int, summary: Summar
             for _ in range(min(concurrency, len(jobs))):
                 threading.Thread(target=uploader.work, args=(waiting, outcomes), daemon=True).start()
             while recorded < len(jobs):
-                summary.record(outcomes.get())
+                try:  # in slices of WAKE_UP_SECONDS, so that a Ctrl-C is seen at once
+                    outcome = outcomes.get(timeout=WAKE_UP_SECONDS)
+                except queue.Empty:
+                    continue
+                summary.record(outcome)
                 recorded += 1
                 bar.set_postfix(failed=len(summary.failed), refresh=False)
                 bar.update()

@@ -364,7 +364,16 @@ def test_outputs_inside_the_photo_folder_are_not_sent_as_photos(serve, tmp_path)
     assert len(api.received) == 2
 
 
-def test_ctrl_c_stops_at_once_and_prints_the_summary(serve, tmp_path):
+@pytest.fixture
+def ctrl_c_works():
+    """SIGINT raises KeyboardInterrupt, here and in the clients started, as in a terminal. A runner that starts the
+    tests in the background (`make test &` in a script) has SIGINT ignored, and children inherit that."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_at_once_and_prints_the_summary(serve, tmp_path, ctrl_c_works):
     api = serve(hang_first(30.0))
     write_photos(tmp_path / "photos", ["a.jpg", "b.jpg", "c.jpg"])
     command = [sys.executable, "-m", "alphanet.client", str(tmp_path / "photos"), "--out", str(tmp_path / "out"),
@@ -382,6 +391,23 @@ def test_ctrl_c_stops_at_once_and_prints_the_summary(serve, tmp_path):
     assert time.monotonic() - interrupted_at < 3
     assert "done: 0" in stdout and "interrupted: 3 photo(s) unfinished" in stdout
     assert len(api.received) == 1
+
+
+def test_ctrl_c_caught_by_another_thread_still_stops_at_once(serve, tmp_path, ctrl_c_works):
+    # The OS may hand SIGINT to any thread; Python then only flags it, and the main thread must wake to notice.
+    api = serve(hang_first(30.0))
+    write_photos(tmp_path / "photos", ["a.jpg", "b.jpg"])
+
+    def interrupt_from_this_thread():
+        while not api.received:
+            time.sleep(0.05)
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_from_this_thread, daemon=True).start()
+    started = time.monotonic()
+    assert main([str(tmp_path / "photos"), "--out", str(tmp_path / "out"), "--url", api.url,
+                 "--concurrency", "1"]) == 130
+    assert time.monotonic() - started < 5  # not the 30 s the first answer takes
 
 
 # --- Several servers --------------------------------------------------------------------------------------
