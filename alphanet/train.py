@@ -159,6 +159,8 @@ def stage_loss(stage: str, model: AlphaNet, batch: Dict[str, torch.Tensor], e2e_
         alpha = model.matting_net(batch["image"], batch["trimap"])
         loss = matting_loss(alpha, batch["alpha"], batch["image"], batch["fg"], batch["bg"], batch["has_fg_bg"],
                             trimap=batch["trimap"], unknown_weight=unknown_weight)
+        if not (laplacian_weight or gradient_weight):
+            return loss
         # The extra terms see the fused alpha, which is what serving returns: only the band's pixels count.
         fused = fuse(alpha, batch["trimap"])
         if laplacian_weight:
