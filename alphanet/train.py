@@ -11,7 +11,8 @@
 A run lives in one folder: `last.pt` (everything needed to resume exactly: weights, optimiser, position in the
 epoch, random seeds), `weights.pt` (compact fp16 AlphaNet weights after the last epoch, what export and serving
 load), `metrics.csv` (validation MSE, SAD, gradient, connectivity and IoU per epoch) and `preview_epochNNN.png`.
-Run the same command again to resume after an interruption. Uses CUDA when available.
+Run the same command again to resume after an interruption. Uses CUDA when available. `--data` takes several
+roots of one layout and pools their items (say the default synthetic set and one rich in see-through objects).
 """
 import argparse
 import csv
@@ -24,7 +25,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
 from .checkpoint import AlphaNetConfig, build_alphanet, read_weights, save_weights
@@ -248,10 +249,10 @@ def train(args) -> Path:
     model = build_model(args).to(device, memory_format=torch.channels_last)
     params = [p for p in trained_part(model, args.stage).parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=args.lr)
-    train_set = SeededItems(make_dataset(args, args.data, validation=False))
+    train_set = SeededItems(ConcatDataset([make_dataset(args, root, validation=False) for root in args.data]))
     steps_per_epoch = len(train_set) // args.batch_size
     if steps_per_epoch == 0:
-        raise ValueError(f"{args.data} has {len(train_set)} items, fewer than one batch of {args.batch_size}")
+        raise ValueError(f"--data has {len(train_set)} items, fewer than one batch of {args.batch_size}")
     total_steps = steps_per_epoch * args.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(  # cosine decay to 5% over the planned run
         optimizer, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
@@ -322,7 +323,8 @@ def _config_of(model: AlphaNet) -> dict:
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stage", choices=STAGES)
-    parser.add_argument("--data", type=Path, required=True, help="training data root")
+    parser.add_argument("--data", type=Path, nargs="+", required=True,
+                        help="training data roots, all of one --layout (their items are pooled)")
     parser.add_argument("--val-data", type=Path, help="validation data root (same layout)")
     parser.add_argument("--layout", choices=("composition", "image-alpha", "image-mask"), default="composition",
                         help="composition: fg/ + alpha/ composited on --backgrounds; image-alpha: image/ + alpha/; "

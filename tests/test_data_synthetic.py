@@ -52,6 +52,20 @@ def test_alphas_hold_transparent_partial_and_opaque_pixels():
     assert with_opaque >= 8  # see-through objects alone (glass, veils) have no opaque pixel
 
 
+def test_see_through_raises_the_share_of_partly_transparent_pixels():
+    textures = TexturePool([SHARED_PHOTOS])
+
+    def partial_share(see_through: float) -> float:
+        """Mean over 12 samples of the share of the foreground (alpha > 5 %) that is partly transparent."""
+        shares = []
+        for index in range(12):
+            _, alpha = generate_sample(np.random.default_rng((1, index)), 128, textures, see_through)
+            shares.append(((alpha > 12) & (alpha < 243)).sum() / max((alpha > 12).sum(), 1))
+        return float(np.mean(shares))
+
+    assert partial_share(1.0) > partial_share(0.0) + 0.2
+
+
 @pytest.mark.parametrize("recipe", list(RECIPES), ids=lambda recipe: recipe.__name__)
 def test_every_recipe_draws_a_soft_edged_object(recipe, texture_dir):
     textures = TexturePool([texture_dir])
@@ -121,5 +135,6 @@ def test_command_line_writes_a_dataset_readers_accept(tmp_path, texture_dir):
     with pytest.raises(SystemExit) as refused:
         main(["--out", str(out), "--count", "1", "--textures", str(texture_dir)])
     assert refused.value.code == 2
-    with pytest.raises(SystemExit):
-        main(["--out", str(tmp_path / "empty"), "--count", "0"])
+    for bad in (["--count", "0"], ["--count", "1", "--see-through", "1.5"]):
+        with pytest.raises(SystemExit):
+            main(["--out", str(tmp_path / "empty"), *bad])

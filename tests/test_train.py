@@ -85,6 +85,17 @@ def test_full_epochs_write_metrics_preview_and_loadable_weights(tiny_data, tmp_p
     assert (e2e / "weights.pt").exists()
 
 
+def test_several_data_roots_are_pooled(tiny_data, tmp_path):
+    second = tmp_path / "second"
+    write_dataset(second, count=4, seed=4, texture_dirs=[SHARED / "data" / "photos"], size=96)
+    argv = ["matting", "--data", str(tiny_data), str(second), "--backgrounds", str(SHARED / "data" / "photos"),
+            "--out", str(tmp_path / "pooled"), "--batch-size", "2", "--crop-size", "64", "--workers", "0",
+            "--quiet", "--precision", "fp32", "--epochs", "1"]
+    out = train(parse_args(argv))
+    position = torch.load(out / "last.pt", weights_only=False)["position"]
+    assert position["step"] == (8 + 4) // 2  # one epoch over both roots' items
+
+
 def test_combine_weights_takes_each_part_from_its_file(tmp_path):
     from alphanet.checkpoint import AlphaNetConfig, build_alphanet, combine_weights, save_weights
     torch.manual_seed(1)

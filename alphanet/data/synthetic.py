@@ -1,6 +1,7 @@
 """A synthetic matting dataset for when no real one is at hand.
 
     python -m alphanet.data.synthetic --out DIR --count N --seed S [--textures DIR ...] [--size 640]
+                                      [--see-through 0.12]
 
 writes `DIR/fg/00000.png` ... (RGB) and `DIR/alpha/00000.png` ... (8-bit grey): the layout of
 Deep Image Matting, read back with `CompositionReader.from_root(DIR, background_dirs)`. Sample i
@@ -9,7 +10,8 @@ depends only on the seed, i and the texture photos, so the same command writes i
 Each sample holds one to three objects from `objects.py` (people with hair, garments,
 accessories, shapes with holes, furry shapes, glassware, veils, plants) from 20 % to 95 % of the
 canvas, placed anywhere (often cut by the border). Their edges are kept sharp (anti-aliased),
-defocused (all round or in places) or motion blurred, and parts can be made see-through.
+defocused (all round or in places) or motion blurred, and parts can be made see-through (each object
+with probability `--see-through`; raise it for a set rich in chiffon, mesh and tinted plastic).
 """
 import argparse
 from collections.abc import Sequence
@@ -25,15 +27,17 @@ from alphanet.data.objects import RECIPES, Scene
 from alphanet.data.textures import DEFAULT_TEXTURE_DIRS, TexturePool, smooth_noise
 
 OBJECT_COUNT_PROBABILITIES = {1: 0.65, 2: 0.25, 3: 0.1}
+SEE_THROUGH_PROBABILITY = 0.12  # of each object getting a see-through part; the default data sets use it
 _MIN_COVERAGE = 0.01  # fraction of the canvas an accepted sample's objects must cover
 
 
-def generate_sample(rng: np.random.Generator, size: int, textures: TexturePool) -> tuple[np.ndarray, np.ndarray]:
+def generate_sample(rng: np.random.Generator, size: int, textures: TexturePool,
+                    see_through: float = SEE_THROUGH_PROBABILITY) -> tuple[np.ndarray, np.ndarray]:
     """One sample: `(size, size, 3)` uint8 RGB foreground and `(size, size)` uint8 alpha."""
     scene = Scene(rng, size, textures)
     while True:
         count = rng.choice(list(OBJECT_COUNT_PROBABILITIES), p=list(OBJECT_COUNT_PROBABILITIES.values()))
-        layers = [_random_object(scene, main=index == 0) for index in range(count)]
+        layers = [_random_object(scene, index == 0, see_through) for index in range(count)]
         foreground = stack(layers[::-1])  # the main object in front
         if foreground.alpha.mean() >= _MIN_COVERAGE:
             break
@@ -42,7 +46,7 @@ def generate_sample(rng: np.random.Generator, size: int, textures: TexturePool) 
     return colour, alpha
 
 
-def _random_object(scene: Scene, main: bool) -> Layer:
+def _random_object(scene: Scene, main: bool, see_through: float) -> Layer:
     """A random recipe at a random place and size (the main object larger), with its edge treatment."""
     rng = scene.rng
     recipe = rng.choice(list(RECIPES), p=np.array(list(RECIPES.values())) / sum(RECIPES.values()))
@@ -50,7 +54,7 @@ def _random_object(scene: Scene, main: bool) -> Layer:
     extent = scene.size * (0.3 + 0.7 * np.sqrt(rng.random()) if main else rng.uniform(0.15, 0.6))
     centre = rng.uniform(0.2, 0.8, 2) * scene.size if main else rng.uniform(0.0, 1.0, 2) * scene.size
     layer = recipe(scene, centre, extent)
-    if rng.random() < 0.12:
+    if rng.random() < see_through:
         layer = _partly_see_through(scene, layer)
     return _treat_edges(scene, layer)
 
@@ -99,10 +103,11 @@ def _disc_kernel(radius: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def write_dataset(out: Path, count: int, seed: int, texture_dirs: Sequence[Path], size: int = 640) -> None:
+def write_dataset(out: Path, count: int, seed: int, texture_dirs: Sequence[Path], size: int = 640,
+                  see_through: float = SEE_THROUGH_PROBABILITY) -> None:
     """Write `count` samples to `out/fg` and `out/alpha`; refuses folders that already hold images."""
-    if count < 1 or size < 32:
-        raise ValueError(f"need --count >= 1 and --size >= 32, got {count} and {size}")
+    if count < 1 or size < 32 or not 0 <= see_through <= 1:
+        raise ValueError(f"need count >= 1, size >= 32 and see_through in [0, 1], got {count}, {size}, {see_through}")
     fg_dir, alpha_dir = Path(out) / "fg", Path(out) / "alpha"
     for folder in (fg_dir, alpha_dir):
         if folder.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
@@ -110,7 +115,7 @@ def write_dataset(out: Path, count: int, seed: int, texture_dirs: Sequence[Path]
         folder.mkdir(parents=True, exist_ok=True)
     textures = TexturePool(texture_dirs)
     for index in tqdm(range(count), desc="synthetic samples", unit="sample"):
-        fg, alpha = generate_sample(np.random.default_rng((seed, index)), size, textures)
+        fg, alpha = generate_sample(np.random.default_rng((seed, index)), size, textures, see_through)
         name = f"{index:05d}.png"
         if not (cv2.imwrite(str(fg_dir / name), cv2.cvtColor(fg, cv2.COLOR_RGB2BGR))
                 and cv2.imwrite(str(alpha_dir / name), alpha)):
@@ -125,11 +130,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--textures", type=Path, nargs="+", default=list(DEFAULT_TEXTURE_DIRS),
                         help="folders of photos to colour the objects with (default: the shared photos)")
     parser.add_argument("--size", type=int, default=640, help="side of the square samples in pixels")
+    parser.add_argument("--see-through", type=float, default=SEE_THROUGH_PROBABILITY,
+                        help="probability that an object gets a partly see-through region")
     args = parser.parse_args(argv)
-    if args.count < 1 or args.size < 32:
-        parser.error(f"need --count >= 1 and --size >= 32, got {args.count} and {args.size}")
+    if args.count < 1 or args.size < 32 or not 0 <= args.see_through <= 1:
+        parser.error(f"need --count >= 1, --size >= 32 and --see-through in [0, 1], "
+                     f"got {args.count}, {args.size} and {args.see_through}")
     try:
-        write_dataset(args.out, args.count, args.seed, args.textures, args.size)
+        write_dataset(args.out, args.count, args.seed, args.textures, args.size, args.see_through)
     except DatasetError as error:
         parser.exit(2, f"error: {error}\n")
 
