@@ -13,7 +13,10 @@ SEG ?= selfie
 # has not; same validation metrics, BENCHMARKS.md) or fp32 (exact, any CPU). Default: what this machine's CPU
 # does best. Building an image for CPUs you do not know: PRECISION=fp32.
 PRECISION ?= $(shell grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && echo bf16 || echo fp32)
-BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)
+# Mirror averaging (on: matte the photo and its mirror image and average the two; better mattes on nearly every
+# validation image for twice the matting net's time, MODEL_CARD.md / BENCHMARKS.md) or off (one pass, faster).
+MIRROR ?= on
+BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)-$(MIRROR)
 
 .PHONY: install mar serve test clean
 
@@ -31,12 +34,14 @@ mar: $(MAR)
 # The archive holds the scripted model, the handler and its model-config.yaml; the handler imports
 # alphanet.imageio from the installed package. The tests build theirs with MODEL_STORE=<a tmp dir>.
 $(MAR): $(INSTALLED) $(BUILD_STAMP) handlers/alphanet_handler.py config/model-config.yaml $(wildcard alphanet/*.py alphanet/weights/*)
-	$(BIN)/python -m alphanet.export --segmenter $(SEG) --precision $(PRECISION) --out $(SCRIPTED)
+	$(BIN)/python -m alphanet.export --segmenter $(SEG) --precision $(PRECISION) --out $(SCRIPTED) \
+		$(if $(filter off,$(MIRROR)),--no-mirror-average,--mirror-average)
 	$(BIN)/torch-model-archiver --force --model-name alphanet --version 1.0 --export-path $(MODEL_STORE) \
 		--serialized-file $(SCRIPTED) --handler handlers/alphanet_handler.py \
 		--config-file config/model-config.yaml
 
-# A stamp per build choice: `make mar SEG=deeplab` or `PRECISION=bf16` after `make mar` rebuilds the archive.
+# A stamp per build choice: `make mar SEG=deeplab`, `PRECISION=bf16` or `MIRROR=off` after `make mar`
+# rebuilds the archive.
 $(BUILD_STAMP):
 	mkdir -p $(MODEL_STORE)
 	rm -f $(MODEL_STORE)/.build-*

@@ -40,6 +40,7 @@ class AlphaNetConfig:
     erode_fraction: Optional[float] = None  # None: ED_FRACTIONS of the segmenter
     dilate_fraction: Optional[float] = None
     max_side: int = DEFAULT_MAX_SIDE
+    mirror_average: bool = True  # files written before this field existed get it too
 
 
 def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
@@ -54,7 +55,7 @@ def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
     erode_default, dilate_default = ED_FRACTIONS[config.segmenter]
     ed_layer = EDLayer(erode_default if config.erode_fraction is None else config.erode_fraction,
                        dilate_default if config.dilate_fraction is None else config.dilate_fraction)
-    return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side)
+    return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side, config.mirror_average)
 
 
 def save_weights(model: AlphaNet, config: AlphaNetConfig, path: Union[str, Path]) -> None:

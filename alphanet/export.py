@@ -50,6 +50,9 @@ def main() -> None:
     parser.add_argument("--erode-fraction", type=float, help="override the ED layer's erosion fraction")
     parser.add_argument("--dilate-fraction", type=float, help="override the ED layer's dilation fraction")
     parser.add_argument("--max-side", type=int, help="override the long-side cap in pixels")
+    parser.add_argument("--mirror-average", action=argparse.BooleanOptionalAction,
+                        help="matte the image and its mirror image and average them: better mattes, twice the "
+                             "matting net's time (MODEL_CARD.md, BENCHMARKS.md); default: the weights file's (on)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="the matting net's arithmetic: fp32 (exact, any CPU) or bf16 (about 2x faster on CPUs "
                              "with AVX512-BF16 or AMX, slower elsewhere; BENCHMARKS.md)")
@@ -57,7 +60,8 @@ def main() -> None:
     overrides = {name: value for name, value in (("segmenter", args.segmenter),
                                                   ("erode_fraction", args.erode_fraction),
                                                   ("dilate_fraction", args.dilate_fraction),
-                                                  ("max_side", args.max_side)) if value is not None}
+                                                  ("max_side", args.max_side),
+                                                  ("mirror_average", args.mirror_average)) if value is not None}
     start = time.perf_counter()
     path = export_scripted(args.out, args.weights, args.precision, **overrides)
     print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - start:.1f} s")

@@ -317,7 +317,8 @@ def train(args) -> Path:
 
 
 def _config_of(model: AlphaNet) -> dict:
-    return {"seg_input_size": model.segmenter.input_size, "max_side": model.max_side}
+    return {"seg_input_size": model.segmenter.input_size, "max_side": model.max_side,
+            "mirror_average": model.mirror_average}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -2,7 +2,7 @@
 achieved GFLOP/s as a fraction of the machine's fp32 and bf16 matrix-multiply peaks measured in the same run.
 
     python bench/bench_model.py [--sizes 512 1024 1500] [--repeats 5] [--threads N] [--weights FILE]
-                                [--segmenter deeplab|selfie] [--precision fp32|bf16]
+                                [--segmenter deeplab|selfie] [--precision fp32|bf16] [--no-mirror-average]
 
 Photos are the shared astronaut photo resized to a square of each size (a real image, so the ED band is a real
 band). Not part of the test run: it prints figures for BENCHMARKS.md.
@@ -67,16 +67,19 @@ def main() -> None:
     parser.add_argument("--weights", help="AlphaNet weights (default: the project's)")
     parser.add_argument("--segmenter", choices=("deeplab", "selfie"))
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="the scripted matting net's")
+    parser.add_argument("--mirror-average", action=argparse.BooleanOptionalAction,
+                        help="matte the mirror image too and average (default: the weights file's, on)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    overrides = {"segmenter": args.segmenter} if args.segmenter else {}
+    overrides = {name: value for name, value in (("segmenter", args.segmenter),
+                                                  ("mirror_average", args.mirror_average)) if value is not None}
     eager = load_alphanet(args.weights, **overrides)
     scripted = script_alphanet(eager, args.precision)
     with tempfile.TemporaryDirectory() as tmp:
         scripted.save(f"{tmp}/alphanet.pt")
         file_mib = Path(f"{tmp}/alphanet.pt").stat().st_size / 2**20
     peaks = {name: matmul_peak_gflops(dtype) for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
-    print(f"threads {args.threads}; matmul peak fp32 {peaks['fp32']:.1f}, bf16 {peaks['bf16']:.1f} GFLOP/s; "
+    print(f"mirror averaging {'on' if eager.mirror_average else 'off'}; threads {args.threads}; matmul peak fp32 {peaks['fp32']:.1f}, bf16 {peaks['bf16']:.1f} GFLOP/s; "
           f"scripted file ({args.precision} matting net) {file_mib:.1f} MiB")
     for name, part in (("segmenter", eager.segmenter), ("matting_net", eager.matting_net)):
         print(f"{name}: {sum(p.numel() for p in part.parameters()) / 1e6:.2f} M parameters")

@@ -176,6 +176,37 @@ def test_fusion_keeps_the_trimap_outside_the_band_and_honours_a_user_trimap(mode
     assert torch.equal(auto_alpha[known], auto_trimap[known])
 
 
+def test_mirror_averaging_averages_the_two_passes_and_mirrors_with_the_image(model):
+    image = load_rgb(SHARED / "data" / "lemur" / "lemur.png")
+    trimap = torch.from_numpy(np.array(Image.open(SHARED / "data" / "lemur" / "lemur_trimap.png").convert("L")))
+    mirror = lambda tensor: tensor.flip(1).contiguous()  # noqa: E731 - (H, W[, 3]): left-right
+    with torch.no_grad():
+        averaged, _ = model(image, trimap)
+        mirrored_averaged, _ = model(mirror(image), mirror(trimap))
+        model.mirror_average = False
+        try:
+            plain, _ = model(image, trimap)
+            plain_of_mirror, _ = model(mirror(image), mirror(trimap))
+        finally:
+            model.mirror_average = True
+    torch.testing.assert_close(averaged, (plain + mirror(plain_of_mirror)) / 2, atol=1e-5, rtol=0)
+    torch.testing.assert_close(mirrored_averaged, mirror(averaged), atol=1e-5, rtol=0)
+    assert (plain - mirror(plain_of_mirror)).abs().max() > 0.01  # one pass alone is not mirror-symmetric
+
+
+def test_mirror_averaging_is_a_config_choice_kept_by_export():
+    on = load_alphanet(None)
+    assert on.mirror_average  # files written without the field (as the default weights were) get it on
+    off = load_alphanet(None, mirror_average=False)
+    image = load_rgb(PHOTOS[0])[:128, :128].contiguous()
+    trimap = torch.full(image.shape[:2], 128, dtype=torch.uint8)
+    with torch.no_grad():
+        eager_off, eager_on = off(image, trimap)[0], on(image, trimap)[0]
+        scripted_off = script_alphanet(off)(image, trimap)[0]
+    assert (eager_off - scripted_off).abs().max() <= 1e-4
+    assert (eager_on - eager_off).abs().max() > 1e-3
+
+
 def test_bad_inputs_raise_clear_errors(scripted_path):
     scripted = torch.jit.load(str(scripted_path))
     image = torch.zeros(8, 8, 3, dtype=torch.uint8)
