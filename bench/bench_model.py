@@ -79,7 +79,8 @@ def main() -> None:
         scripted.save(f"{tmp}/alphanet.pt")
         file_mib = Path(f"{tmp}/alphanet.pt").stat().st_size / 2**20
     peaks = {name: matmul_peak_gflops(dtype) for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
-    print(f"mirror averaging {'on' if eager.mirror_average else 'off'}; threads {args.threads}; matmul peak fp32 {peaks['fp32']:.1f}, bf16 {peaks['bf16']:.1f} GFLOP/s; "
+    print(f"mirror averaging {'on' if eager.mirror_average else 'off'}; threads {args.threads}; "
+          f"matmul peak fp32 {peaks['fp32']:.1f}, bf16 {peaks['bf16']:.1f} GFLOP/s; "
           f"scripted file ({args.precision} matting net) {file_mib:.1f} MiB")
     for name, part in (("segmenter", eager.segmenter), ("matting_net", eager.matting_net)):
         print(f"{name}: {sum(p.numel() for p in part.parameters()) / 1e6:.2f} M parameters")

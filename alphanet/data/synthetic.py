@@ -107,7 +107,8 @@ def write_dataset(out: Path, count: int, seed: int, texture_dirs: Sequence[Path]
                   see_through: float = SEE_THROUGH_PROBABILITY) -> None:
     """Write `count` samples to `out/fg` and `out/alpha`; refuses folders that already hold images."""
     if count < 1 or size < 32 or not 0 <= see_through <= 1:
-        raise ValueError(f"need count >= 1, size >= 32 and see_through in [0, 1], got {count}, {size}, {see_through}")
+        raise ValueError(f"need --count >= 1, --size >= 32 and --see-through in [0, 1], "
+                         f"got {count}, {size} and {see_through}")
     fg_dir, alpha_dir = Path(out) / "fg", Path(out) / "alpha"
     for folder in (fg_dir, alpha_dir):
         if folder.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
@@ -133,12 +134,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--see-through", type=float, default=SEE_THROUGH_PROBABILITY,
                         help="probability that an object gets a partly see-through region")
     args = parser.parse_args(argv)
-    if args.count < 1 or args.size < 32 or not 0 <= args.see_through <= 1:
-        parser.error(f"need --count >= 1, --size >= 32 and --see-through in [0, 1], "
-                     f"got {args.count}, {args.size} and {args.see_through}")
-    try:
+    try:  # write_dataset checks the numbers before it writes anything; DatasetError is a ValueError
         write_dataset(args.out, args.count, args.seed, args.textures, args.size, args.see_through)
-    except DatasetError as error:
+    except ValueError as error:
         parser.exit(2, f"error: {error}\n")
 
 
