@@ -6,7 +6,7 @@ import torch
 
 from alphanet.checkpoint import load_alphanet
 from alphanet.data.synthetic import write_dataset
-from alphanet.train import EpochBatches, parse_args, train
+from alphanet.train import EpochBatches, make_dataset, parse_args, train
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -94,6 +94,18 @@ def test_several_data_roots_are_pooled(tiny_data, tmp_path):
     out = train(parse_args(argv))
     position = torch.load(out / "last.pt", weights_only=False)["position"]
     assert position["step"] == (8 + 4) // 2  # one epoch over both roots' items
+
+
+def test_validation_items_do_not_depend_on_the_run_seed(tiny_data, tmp_path):
+    def validation_item(stage: str, seed: str) -> dict:
+        args = parse_args([stage, "--data", str(tiny_data), "--backgrounds", str(SHARED / "data" / "photos"),
+                           "--out", str(tmp_path), "--crop-size", "64", "--image-size", "64", "--seed", seed])
+        return make_dataset(args, tiny_data, validation=True)[1]
+
+    for stage in ("matting", "seg"):
+        first, second = validation_item(stage, "1"), validation_item(stage, "2")
+        for name in ("image", "alpha", "trimap"):
+            torch.testing.assert_close(first[name], second[name])
 
 
 def test_combine_weights_takes_each_part_from_its_file(tmp_path):
