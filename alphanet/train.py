@@ -10,7 +10,8 @@
 
 A run lives in one folder: `last.pt` (everything needed to resume exactly: weights, optimiser, position in the
 epoch, random seeds), `weights.pt` (compact fp16 AlphaNet weights after the last epoch, what export and serving
-load), `metrics.csv` (validation MSE, SAD, gradient, connectivity and IoU per epoch) and `preview_epochNNN.png`.
+load), `metrics.csv` (validation MSE, SAD, gradient, connectivity and IoU per epoch, on the same validation items
+in every run) and `preview_epochNNN.png`.
 Run the same command again to resume after an interruption. Uses CUDA when available. `--data` takes several
 roots of one layout and pools their items (say the default synthetic set and one rich in see-through objects).
 """
