@@ -73,6 +73,12 @@ def read_weights(path: Union[str, Path]) -> dict:
     return blob
 
 
+def given_overrides(**options) -> dict:
+    """The config overrides a command line gave: its options that are not None (an option left out keeps the
+    weights file's value), as keyword arguments for `load_alphanet`."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def load_alphanet(path: Optional[Union[str, Path]] = None, **overrides) -> AlphaNet:
     """AlphaNet in eval mode from a weights file (default: the project's), config fields overridable
     (e.g. `erode_fraction=0.05`). A missing default gives a seeded random model with a warning."""

@@ -13,7 +13,7 @@ from typing import Optional, Union
 
 import torch
 
-from .checkpoint import load_alphanet
+from .checkpoint import given_overrides, load_alphanet
 from .inference_form import PRECISIONS, inference_form
 from .model import AlphaNet
 
@@ -57,11 +57,9 @@ def main() -> None:
                         help="the matting net's arithmetic: fp32 (exact, any CPU) or bf16 (about 2x faster on CPUs "
                              "with AVX512-BF16 or AMX, slower elsewhere; BENCHMARKS.md)")
     args = parser.parse_args()
-    overrides = {name: value for name, value in (("segmenter", args.segmenter),
-                                                  ("erode_fraction", args.erode_fraction),
-                                                  ("dilate_fraction", args.dilate_fraction),
-                                                  ("max_side", args.max_side),
-                                                  ("mirror_average", args.mirror_average)) if value is not None}
+    overrides = given_overrides(segmenter=args.segmenter, erode_fraction=args.erode_fraction,
+                                dilate_fraction=args.dilate_fraction, max_side=args.max_side,
+                                mirror_average=args.mirror_average)
     start = time.perf_counter()
     path = export_scripted(args.out, args.weights, args.precision, **overrides)
     print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - start:.1f} s")

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
-from alphanet.checkpoint import load_alphanet
+from alphanet.checkpoint import given_overrides, load_alphanet
 from alphanet.export import script_alphanet
 from alphanet.inference_form import PRECISIONS
 
@@ -71,9 +71,8 @@ def main() -> None:
                         help="matte the mirror image too and average (default: the weights file's, on)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    overrides = {name: value for name, value in (("segmenter", args.segmenter),
-                                                  ("mirror_average", args.mirror_average)) if value is not None}
-    eager = load_alphanet(args.weights, **overrides)
+    eager = load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter,
+                                                          mirror_average=args.mirror_average))
     scripted = script_alphanet(eager, args.precision)
     with tempfile.TemporaryDirectory() as tmp:
         scripted.save(f"{tmp}/alphanet.pt")
