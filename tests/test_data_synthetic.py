@@ -135,6 +135,16 @@ def test_command_line_writes_a_dataset_readers_accept(tmp_path, texture_dir):
     with pytest.raises(SystemExit) as refused:
         main(["--out", str(out), "--count", "1", "--textures", str(texture_dir)])
     assert refused.value.code == 2
-    for bad in (["--count", "0"], ["--count", "1", "--see-through", "1.5"]):
+    for bad in (["--count", "0"], ["--count", "1", "--see-through", "1.5"], ["--count", "1", "--workers", "0"]):
         with pytest.raises(SystemExit):
             main(["--out", str(tmp_path / "empty"), *bad])
+
+
+def test_workers_write_the_same_files_as_one_process(tmp_path, texture_dir):
+    for workers in (1, 2):
+        main(["--out", str(tmp_path / str(workers)), "--count", "5", "--seed", "4", "--size", "48",
+              "--textures", str(texture_dir), "--workers", str(workers)])
+    for folder in ("fg", "alpha"):
+        one, two = sorted((tmp_path / "1" / folder).iterdir()), sorted((tmp_path / "2" / folder).iterdir())
+        assert [p.name for p in one] == [p.name for p in two] == [f"{i:05d}.png" for i in range(5)]
+        assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one, two))

@@ -1,11 +1,12 @@
 """A synthetic matting dataset for when no real one is at hand.
 
     python -m alphanet.data.synthetic --out DIR --count N --seed S [--textures DIR ...] [--size 640]
-                                      [--see-through 0.12]
+                                      [--see-through 0.12] [--workers 1]
 
 writes `DIR/fg/00000.png` ... (RGB) and `DIR/alpha/00000.png` ... (8-bit grey): the layout of
 Deep Image Matting, read back with `CompositionReader.from_root(DIR, background_dirs)`. Sample i
-depends only on the seed, i and the texture photos, so the same command writes identical files.
+depends only on the seed, i and the texture photos, so the same command writes identical files, with any number
+of `--workers` (processes that each make a share of the samples).
 
 Each sample holds one to three objects from `objects.py` (people with hair, garments,
 accessories, shapes with holes, furry shapes, glassware, veils, plants) from 20 % to 95 % of the
@@ -14,6 +15,7 @@ defocused (all round or in places) or motion blurred, and parts can be made see-
 with probability `--see-through`; raise it for a set rich in chiffon, mesh and tinted plastic).
 """
 import argparse
+import multiprocessing
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -104,23 +106,42 @@ def _disc_kernel(radius: float) -> np.ndarray:
 
 
 def write_dataset(out: Path, count: int, seed: int, texture_dirs: Sequence[Path], size: int = 640,
-                  see_through: float = SEE_THROUGH_PROBABILITY) -> None:
+                  see_through: float = SEE_THROUGH_PROBABILITY, workers: int = 1) -> None:
     """Write `count` samples to `out/fg` and `out/alpha`; refuses folders that already hold images."""
-    if count < 1 or size < 32 or not 0 <= see_through <= 1:
-        raise ValueError(f"need --count >= 1, --size >= 32 and --see-through in [0, 1], "
-                         f"got {count}, {size} and {see_through}")
+    if count < 1 or size < 32 or not 0 <= see_through <= 1 or workers < 1:
+        raise ValueError(f"need --count >= 1, --size >= 32, --see-through in [0, 1] and --workers >= 1, "
+                         f"got {count}, {size}, {see_through} and {workers}")
     fg_dir, alpha_dir = Path(out) / "fg", Path(out) / "alpha"
     for folder in (fg_dir, alpha_dir):
         if folder.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
             raise DatasetError(f"{folder}: already holds images; choose an empty --out")
         folder.mkdir(parents=True, exist_ok=True)
-    textures = TexturePool(texture_dirs)
-    for index in tqdm(range(count), desc="synthetic samples", unit="sample"):
-        fg, alpha = generate_sample(np.random.default_rng((seed, index)), size, textures, see_through)
+    job = _SampleWriter(Path(out), seed, TexturePool(texture_dirs), size, see_through)
+    with tqdm(total=count, desc="synthetic samples", unit="sample") as progress:
+        if workers == 1:
+            for index in range(count):
+                progress.update(job(index))
+            return
+        # OpenCV starts a thread per core in every process; one each keeps the processes from crowding the cores.
+        with multiprocessing.get_context("fork").Pool(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
+            for done in pool.imap_unordered(job, range(count), chunksize=4):
+                progress.update(done)
+
+
+class _SampleWriter:
+    """Makes and writes sample `index` (a picklable callable, so a process pool can share the work)."""
+
+    def __init__(self, out: Path, seed: int, textures: TexturePool, size: int, see_through: float):
+        self.out, self.seed, self.textures, self.size, self.see_through = out, seed, textures, size, see_through
+
+    def __call__(self, index: int) -> int:
+        fg, alpha = generate_sample(np.random.default_rng((self.seed, index)), self.size, self.textures,
+                                    self.see_through)
         name = f"{index:05d}.png"
-        if not (cv2.imwrite(str(fg_dir / name), cv2.cvtColor(fg, cv2.COLOR_RGB2BGR))
-                and cv2.imwrite(str(alpha_dir / name), alpha)):
-            raise OSError(f"{out}: could not write {name}")
+        if not (cv2.imwrite(str(self.out / "fg" / name), cv2.cvtColor(fg, cv2.COLOR_RGB2BGR))
+                and cv2.imwrite(str(self.out / "alpha" / name), alpha)):
+            raise OSError(f"{self.out}: could not write {name}")
+        return 1
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -133,9 +154,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--size", type=int, default=640, help="side of the square samples in pixels")
     parser.add_argument("--see-through", type=float, default=SEE_THROUGH_PROBABILITY,
                         help="probability that an object gets a partly see-through region")
+    parser.add_argument("--workers", type=int, default=1, help="processes making samples (same files for any number)")
     args = parser.parse_args(argv)
     try:  # write_dataset checks the numbers before it writes anything; DatasetError is a ValueError
-        write_dataset(args.out, args.count, args.seed, args.textures, args.size, args.see_through)
+        write_dataset(args.out, args.count, args.seed, args.textures, args.size, args.see_through, args.workers)
     except ValueError as error:
         parser.exit(2, f"error: {error}\n")
 
