@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -82,12 +81,6 @@ class EpochBatches(Sampler):
 
     def __len__(self) -> int:
         return len(self.batches)
-
-
-def one_opencv_thread(worker_id: int) -> None:
-    """DataLoader worker init: PyTorch gives each worker one thread of its own, but OpenCV would still start a
-    thread per core in every worker, and a many-core GPU machine's workers would crowd each other out."""
-    cv2.setNumThreads(1)
 
 
 def make_reader(layout: str, root: Path, backgrounds: List[Path]):
@@ -279,8 +272,7 @@ def train(args) -> Path:
     val_loader = None
     if args.val_data:
         val_set = make_dataset(args, args.val_data, validation=True)
-        val_loader = DataLoader(val_set, batch_size=args.batch_size, num_workers=args.workers,
-                                worker_init_fn=one_opencv_thread)
+        val_loader = DataLoader(val_set, batch_size=args.batch_size, num_workers=args.workers)
     if args.validate_only:
         if val_loader is None:
             raise ValueError("--validate-only needs --val-data")
@@ -292,8 +284,7 @@ def train(args) -> Path:
     while position.epoch < args.epochs:
         batches = EpochBatches(len(train_set), args.batch_size, args.seed, position.epoch, skip=position.batch)
         loader = DataLoader(train_set, batch_sampler=batches, num_workers=args.workers,
-                            worker_init_fn=one_opencv_thread, persistent_workers=False,
-                            pin_memory=device.type == "cuda")
+                            persistent_workers=False, pin_memory=device.type == "cuda")
         set_train_mode(model, args, position)
         progress = tqdm(loader, total=len(batches), desc=f"{args.stage} epoch {position.epoch + 1}/{args.epochs}",
                         dynamic_ncols=True, disable=args.quiet)

@@ -138,12 +138,12 @@ def test_weights_only_writes_the_checkpoints_model(tiny_data, tmp_path):
 
 def test_loader_workers_make_the_same_items_as_the_main_process(tiny_data, tmp_path):
     from torch.utils.data import DataLoader
-    from alphanet.train import SeededItems, one_opencv_thread
+    from alphanet.train import SeededItems
     args = parse_args(["matting", "--data", str(tiny_data), "--backgrounds", str(SHARED / "data" / "photos"),
                        "--out", str(tmp_path), "--crop-size", "64"])
     dataset = SeededItems(make_dataset(args, tiny_data, validation=False))
     batches = EpochBatches(len(dataset), 2, run_seed=1, epoch=0)
-    in_workers = list(DataLoader(dataset, batch_sampler=batches, num_workers=2, worker_init_fn=one_opencv_thread))
+    in_workers = list(DataLoader(dataset, batch_sampler=batches, num_workers=2))
     in_main = list(DataLoader(dataset, batch_sampler=batches))
     assert len(in_workers) == len(in_main) == 4
     for from_worker, from_main in zip(in_workers, in_main):

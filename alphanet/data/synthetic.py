@@ -116,20 +116,36 @@ def write_dataset(out: Path, count: int, seed: int, texture_dirs: Sequence[Path]
         if folder.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
             raise DatasetError(f"{folder}: already holds images; choose an empty --out")
         folder.mkdir(parents=True, exist_ok=True)
-    job = _SampleWriter(Path(out), seed, TexturePool(texture_dirs), size, see_through)
+    job = (Path(out), seed, texture_dirs, size, see_through)
     with tqdm(total=count, desc="synthetic samples", unit="sample") as progress:
         if workers == 1:
+            writer = _SampleWriter(Path(out), seed, TexturePool(texture_dirs), size, see_through)
             for index in range(count):
-                progress.update(job(index))
+                progress.update(writer(index))
             return
-        # OpenCV starts a thread per core in every process; one each keeps the processes from crowding the cores.
-        with multiprocessing.get_context("fork").Pool(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
-            for done in pool.imap_unordered(job, range(count), chunksize=4):
+        # Fresh interpreters ("spawn"): a forked child can inherit a lock some thread of the parent held (OpenCV's,
+        # tqdm's) and wait on it forever.
+        with multiprocessing.get_context("spawn").Pool(workers, initializer=_start_writer, initargs=job) as pool:
+            for done in pool.imap_unordered(_write_sample, range(count), chunksize=4):
                 progress.update(done)
 
 
+_writer = None  # this process's _SampleWriter, made by _start_writer
+
+
+def _start_writer(out: Path, seed: int, texture_dirs: Sequence[Path], size: int, see_through: float) -> None:
+    """Readies this process to write samples; OpenCV on one thread, so that several processes share the cores."""
+    global _writer
+    cv2.setNumThreads(1)
+    _writer = _SampleWriter(out, seed, TexturePool(texture_dirs), size, see_through)
+
+
+def _write_sample(index: int) -> int:
+    return _writer(index)
+
+
 class _SampleWriter:
-    """Makes and writes sample `index` (a picklable callable, so a process pool can share the work)."""
+    """Makes and writes sample `index`."""
 
     def __init__(self, out: Path, seed: int, textures: TexturePool, size: int, see_through: float):
         self.out, self.seed, self.textures, self.size, self.see_through = out, seed, textures, size, see_through
