@@ -135,7 +135,8 @@ def test_command_line_writes_a_dataset_readers_accept(tmp_path, texture_dir):
     with pytest.raises(SystemExit) as refused:
         main(["--out", str(out), "--count", "1", "--textures", str(texture_dir)])
     assert refused.value.code == 2
-    for bad in (["--count", "0"], ["--count", "1", "--see-through", "1.5"], ["--count", "1", "--workers", "0"]):
+    for bad in (["--count", "0"], ["--count", "1", "--see-through", "1.5"], ["--count", "1", "--workers", "0"],
+                ["--count", "2", "--workers", "2", "--textures", str(tmp_path / "missing")]):
         with pytest.raises(SystemExit):
             main(["--out", str(tmp_path / "empty"), *bad])
 

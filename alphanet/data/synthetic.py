@@ -116,48 +116,56 @@ def write_dataset(out: Path, count: int, seed: int, texture_dirs: Sequence[Path]
         if folder.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
             raise DatasetError(f"{folder}: already holds images; choose an empty --out")
         folder.mkdir(parents=True, exist_ok=True)
-    job = (Path(out), seed, texture_dirs, size, see_through)
+    job = (fg_dir, alpha_dir, seed, texture_dirs, size, see_through)
     with tqdm(total=count, desc="synthetic samples", unit="sample") as progress:
         if workers == 1:
-            writer = _SampleWriter(Path(out), seed, TexturePool(texture_dirs), size, see_through)
+            writer = _SampleWriter(*job)
             for index in range(count):
-                progress.update(writer(index))
+                writer(index)
+                progress.update()
             return
         # Fresh interpreters ("spawn"): a forked child can inherit a lock some thread of the parent held (OpenCV's,
         # tqdm's) and wait on it forever.
-        with multiprocessing.get_context("spawn").Pool(workers, initializer=_start_writer, initargs=job) as pool:
-            for done in pool.imap_unordered(_write_sample, range(count), chunksize=4):
-                progress.update(done)
+        with multiprocessing.get_context("spawn").Pool(workers, initializer=_keep_job, initargs=job) as pool:
+            for _ in pool.imap_unordered(_write_sample, range(count), chunksize=4):
+                progress.update()
 
 
-_writer = None  # this process's _SampleWriter, made by _start_writer
+_job, _writer = None, None  # in a pool process: write_dataset's arguments, and the _SampleWriter made of them
 
 
-def _start_writer(out: Path, seed: int, texture_dirs: Sequence[Path], size: int, see_through: float) -> None:
-    """Readies this process to write samples; OpenCV on one thread, so that several processes share the cores."""
+def _keep_job(*job) -> None:
+    """Pool initializer. It only stores the arguments: an error raised here would not reach the parent, which
+    would wait forever for processes that die and are restarted."""
+    global _job
+    _job = job
+
+
+def _write_sample(index: int) -> None:
+    """Writes sample `index` in a pool process; the first call readies the process (a bad texture folder raises
+    here, and reaches the parent through the pool)."""
     global _writer
-    cv2.setNumThreads(1)
-    _writer = _SampleWriter(out, seed, TexturePool(texture_dirs), size, see_through)
-
-
-def _write_sample(index: int) -> int:
-    return _writer(index)
+    if _writer is None:
+        cv2.setNumThreads(1)  # one thread each, so that several processes share the cores
+        _writer = _SampleWriter(*_job)
+    _writer(index)
 
 
 class _SampleWriter:
-    """Makes and writes sample `index`."""
+    """Makes sample `index` and writes it to `fg_dir` and `alpha_dir`."""
 
-    def __init__(self, out: Path, seed: int, textures: TexturePool, size: int, see_through: float):
-        self.out, self.seed, self.textures, self.size, self.see_through = out, seed, textures, size, see_through
+    def __init__(self, fg_dir: Path, alpha_dir: Path, seed: int, texture_dirs: Sequence[Path], size: int,
+                 see_through: float):
+        self.fg_dir, self.alpha_dir, self.seed, self.size, self.see_through = fg_dir, alpha_dir, seed, size, see_through
+        self.textures = TexturePool(texture_dirs)
 
-    def __call__(self, index: int) -> int:
+    def __call__(self, index: int) -> None:
         fg, alpha = generate_sample(np.random.default_rng((self.seed, index)), self.size, self.textures,
                                     self.see_through)
         name = f"{index:05d}.png"
-        if not (cv2.imwrite(str(self.out / "fg" / name), cv2.cvtColor(fg, cv2.COLOR_RGB2BGR))
-                and cv2.imwrite(str(self.out / "alpha" / name), alpha)):
-            raise OSError(f"{self.out}: could not write {name}")
-        return 1
+        if not (cv2.imwrite(str(self.fg_dir / name), cv2.cvtColor(fg, cv2.COLOR_RGB2BGR))
+                and cv2.imwrite(str(self.alpha_dir / name), alpha)):
+            raise OSError(f"{self.fg_dir.parent}: could not write {name}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
