@@ -95,11 +95,11 @@ def make_dataset(args, root: Path, validation: bool) -> Dataset:
     reader = make_reader(args.layout, root, args.backgrounds)
     trimap_width = tuple(args.trimap_width)
     if args.stage == "matting":
-        return MattingDataset(reader, crop_size=args.crop_size, trimap_width=trimap_width, validation=validation,
-                              seed=VALIDATION_SEED)
+        return MattingDataset(reader, crop_size=args.crop_size, trimap_width=trimap_width,
+                              vary_backgrounds=args.vary_backgrounds, validation=validation, seed=VALIDATION_SEED)
     size = (args.image_size, args.image_size)
-    return SegmentationDataset(reader, size=size, trimap_width=trimap_width, validation=validation,
-                               seed=VALIDATION_SEED)
+    return SegmentationDataset(reader, size=size, trimap_width=trimap_width, vary_backgrounds=args.vary_backgrounds,
+                               validation=validation, seed=VALIDATION_SEED)
 
 
 # ---------------------------------------------------------------- model and losses
@@ -335,6 +335,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="composition: fg/ + alpha/ composited on --backgrounds; image-alpha: image/ + alpha/; "
                              "image-mask: image/ + mask/ (segmentation only)")
     parser.add_argument("--backgrounds", type=Path, nargs="*", default=[], help="background folders (composition)")
+    parser.add_argument("--vary-backgrounds", action="store_true",
+                        help="zoom, mirror, recolour, collage and blur composited backgrounds (training items only)")
     parser.add_argument("--out", type=Path, required=True, help="run folder (resumed when it has last.pt)")
     parser.add_argument("--init", help="AlphaNet weights to start from (all parts)")
     parser.add_argument("--init-seg", help="AlphaNet weights whose segmenter to start from (e2e)")

@@ -149,3 +149,11 @@ def test_loader_workers_make_the_same_items_as_the_main_process(tiny_data, tmp_p
     for from_worker, from_main in zip(in_workers, in_main):
         for key in from_main:
             torch.testing.assert_close(from_worker[key], from_main[key])
+
+
+def test_vary_backgrounds_reaches_the_training_items_of_both_stages(tiny_data, tmp_path):
+    for stage in ("matting", "seg"):
+        for flag, expected in (([], False), (["--vary-backgrounds"], True)):
+            args = parse_args([stage, "--data", str(tiny_data), "--backgrounds", str(SHARED / "data" / "photos"),
+                               "--out", str(tmp_path), *flag])
+            assert make_dataset(args, tiny_data, validation=False).vary_backgrounds is expected

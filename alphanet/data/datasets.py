@@ -9,13 +9,16 @@ Each item is a dict of float32 tensors:
 
 Training items are random (torch's generator seeds them, so each DataLoader worker and each epoch
 differs and `torch.manual_seed` makes a run repeatable). With `validation=True` an item depends only
-on `seed` and its index: no flip, scale or colour jitter, and a fixed crop, background and trimap.
+on `seed` and its index: no flip, scale, colour jitter or background variety, and a fixed crop,
+background and trimap. `vary_backgrounds=True` passes composited training samples through
+`background_variety.vary_background`.
 """
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from alphanet.data.augment import crop_sample, flip_sample, jitter_sample, matting_window, zoom_window
+from alphanet.data.background_variety import vary_background
 from alphanet.data.readers import PairedFolders
 from alphanet.data.sample import Sample, composite
 from alphanet.data.trimap import trimap_from_alpha
@@ -26,9 +29,10 @@ class AugmentedDataset(Dataset):
     colour-jitters it (training only), makes its trimap and returns tensors."""
 
     def __init__(self, reader: PairedFolders, *, scale_range: tuple[float, float], trimap_width: tuple[int, int],
-                 flip_probability: float, colour_jitter: bool, validation: bool, seed: int):
+                 flip_probability: float, colour_jitter: bool, vary_backgrounds: bool, validation: bool, seed: int):
         self.reader, self.scale_range, self.trimap_width = reader, scale_range, trimap_width
         self.flip_probability, self.colour_jitter = flip_probability, colour_jitter
+        self.vary_backgrounds = vary_backgrounds
         self.validation, self.seed = validation, seed
 
     def __len__(self) -> int:
@@ -44,6 +48,8 @@ class AugmentedDataset(Dataset):
         scale = 1.0 if validation else rng.uniform(*self.scale_range)
         window, out_shape = self.window(sample, rng, scale)
         sample = crop_sample(sample, window, out_shape)
+        if not validation and self.vary_backgrounds and sample.has_fg_bg:
+            sample = vary_background(sample, rng)
         if not validation and rng.random() < self.flip_probability:
             sample = flip_sample(sample)
         if not validation and self.colour_jitter:
@@ -65,9 +71,11 @@ class MattingDataset(AugmentedDataset):
 
     def __init__(self, reader: PairedFolders, crop_size: int = 320, scale_range: tuple[float, float] = (0.75, 1.5),
                  random_centre_probability: float = 0.2, trimap_width: tuple[int, int] = (3, 25),
-                 flip_probability: float = 0.5, colour_jitter: bool = True, validation: bool = False, seed: int = 0):
+                 flip_probability: float = 0.5, colour_jitter: bool = True, vary_backgrounds: bool = False,
+                 validation: bool = False, seed: int = 0):
         super().__init__(reader, scale_range=scale_range, trimap_width=trimap_width, flip_probability=flip_probability,
-                         colour_jitter=colour_jitter, validation=validation, seed=seed)
+                         colour_jitter=colour_jitter, vary_backgrounds=vary_backgrounds, validation=validation,
+                         seed=seed)
         self.crop_size, self.random_centre_probability = crop_size, random_centre_probability
 
     def window(self, sample: Sample, rng: np.random.Generator, scale: float) -> tuple[tuple, tuple[int, int]]:
@@ -81,9 +89,11 @@ class SegmentationDataset(AugmentedDataset):
 
     def __init__(self, reader: PairedFolders, size: tuple[int, int] = (496, 496),
                  scale_range: tuple[float, float] = (0.75, 1.5), trimap_width: tuple[int, int] = (3, 25),
-                 flip_probability: float = 0.5, colour_jitter: bool = True, validation: bool = False, seed: int = 0):
+                 flip_probability: float = 0.5, colour_jitter: bool = True, vary_backgrounds: bool = False,
+                 validation: bool = False, seed: int = 0):
         super().__init__(reader, scale_range=scale_range, trimap_width=trimap_width, flip_probability=flip_probability,
-                         colour_jitter=colour_jitter, validation=validation, seed=seed)
+                         colour_jitter=colour_jitter, vary_backgrounds=vary_backgrounds, validation=validation,
+                         seed=seed)
         self.size = (int(size[0]), int(size[1]))
 
     def window(self, sample: Sample, rng: np.random.Generator, scale: float) -> tuple[tuple, tuple[int, int]]:
