@@ -270,10 +270,18 @@ def test_one_bad_request_in_a_batch_does_not_fail_the_others(torchserve, batched
     assert [r.json()["type"] for r in responses[1::2]] == ["not_an_image", "unknown_output"]
     assert answer_image(responses[0]).mode == answer_image(responses[2]).mode == "L"
     # TorchServe logs each batch's handler time with the ids of the requests in it: all four were one batch.
+    # The line may reach the log a moment after the responses, so the log is read until it shows up.
     request_ids = [r.headers["x-request-id"] for r in responses]
-    handler_times = [line for line in (torchserve.logs / "ts_log.log").read_text().splitlines()
-                     if "HandlerTime" in line and "alphanet_batched" in line]
-    assert any(all(request_id in line for request_id in request_ids) for line in handler_times)
+
+    def logged_as_one_batch() -> bool:
+        handler_times = [line for line in (torchserve.logs / "ts_log.log").read_text().splitlines()
+                         if "HandlerTime" in line and "alphanet_batched" in line]
+        return any(all(request_id in line for request_id in request_ids) for line in handler_times)
+
+    deadline = time.monotonic() + 10
+    while not logged_as_one_batch() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert logged_as_one_batch()
 
 
 # --- the production profile ------------------------------------------------------------------------
