@@ -56,10 +56,17 @@ def jitter_colour(rgb: np.ndarray, rng: np.random.Generator, hue_degrees: float 
                   saturation: float = 0.25, value: float = 0.2) -> np.ndarray:
     """`(H, W, 3)` float32 RGB in [0, 1] -> the same with hue shifted by up to `hue_degrees` and
     saturation and brightness scaled by up to +-`saturation` / +-`value`."""
+    return shift_hsv(rgb, rng.uniform(-hue_degrees, hue_degrees), rng.uniform(1 - saturation, 1 + saturation),
+                     rng.uniform(1 - value, 1 + value))
+
+
+def shift_hsv(rgb: np.ndarray, hue_degrees: float, saturation_scale: float, value_scale: float) -> np.ndarray:
+    """`(H, W, 3)` RGB in [0, 1] -> float32 RGB with the hue turned by `hue_degrees` and saturation and
+    brightness multiplied by the scales (each clipped to [0, 1])."""
     hsv = cv2.cvtColor(np.clip(rgb, 0.0, 1.0).astype(np.float32), cv2.COLOR_RGB2HSV)
-    hsv[:, :, 0] = (hsv[:, :, 0] + rng.uniform(-hue_degrees, hue_degrees)) % 360.0
-    hsv[:, :, 1] = np.clip(hsv[:, :, 1] * rng.uniform(1 - saturation, 1 + saturation), 0.0, 1.0)
-    hsv[:, :, 2] = np.clip(hsv[:, :, 2] * rng.uniform(1 - value, 1 + value), 0.0, 1.0)
+    hsv[:, :, 0] = (hsv[:, :, 0] + hue_degrees) % 360.0
+    hsv[:, :, 1] = np.clip(hsv[:, :, 1] * saturation_scale, 0.0, 1.0)
+    hsv[:, :, 2] = np.clip(hsv[:, :, 2] * value_scale, 0.0, 1.0)
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
 

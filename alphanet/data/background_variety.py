@@ -16,7 +16,7 @@ twice, while the foreground and alpha stay as they are. Each change is drawn ind
 import cv2
 import numpy as np
 
-from alphanet.data.augment import crop_and_resize
+from alphanet.data.augment import crop_and_resize, shift_hsv
 from alphanet.data.sample import Sample
 
 
@@ -53,11 +53,8 @@ def _mirror(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _recolour(rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """`(H, W, 3)` RGB in [0, 1] -> the same scene in other colours."""
-    hsv = cv2.cvtColor(np.clip(rgb, 0.0, 1.0).astype(np.float32), cv2.COLOR_RGB2HSV)
-    hsv[:, :, 0] = (hsv[:, :, 0] + rng.uniform(0.0, 360.0)) % 360.0
-    hsv[:, :, 1] = np.clip(hsv[:, :, 1] * rng.uniform(0.3, 1.5), 0.0, 1.0)
-    hsv[:, :, 2] = np.clip(hsv[:, :, 2] * rng.uniform(0.6, 1.4), 0.0, 1.0)
-    rgb = np.clip(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), 0.0, 1.0) ** rng.uniform(0.7, 1.4)
+    rgb = shift_hsv(rgb, rng.uniform(0.0, 360.0), rng.uniform(0.3, 1.5), rng.uniform(0.6, 1.4))
+    rgb = np.clip(rgb, 0.0, 1.0) ** rng.uniform(0.7, 1.4)
     if rng.random() < 0.2:
         rgb = rgb[:, :, rng.permutation(3)]
     if rng.random() < 0.1:
