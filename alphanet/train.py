@@ -335,8 +335,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="composition: fg/ + alpha/ composited on --backgrounds; image-alpha: image/ + alpha/; "
                              "image-mask: image/ + mask/ (segmentation only)")
     parser.add_argument("--backgrounds", type=Path, nargs="*", default=[], help="background folders (composition)")
-    parser.add_argument("--vary-backgrounds", action="store_true",
-                        help="zoom, mirror, recolour, collage and blur composited backgrounds (training items only)")
+    parser.add_argument("--vary-backgrounds", type=float, nargs="?", const=1.0, default=0.0, metavar="PROBABILITY",
+                        help="zoom, mirror, recolour, collage and blur composited backgrounds of training items, each "
+                             "with this probability (the bare flag: 1, all of them)")
     parser.add_argument("--out", type=Path, required=True, help="run folder (resumed when it has last.pt)")
     parser.add_argument("--init", help="AlphaNet weights to start from (all parts)")
     parser.add_argument("--init-seg", help="AlphaNet weights whose segmenter to start from (e2e)")
@@ -378,6 +379,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.stage != "seg" and args.layout == "image-mask":
         parser.error("image-mask data has no alpha: it can only train the seg stage")
+    if not 0 <= args.vary_backgrounds <= 1:
+        parser.error(f"--vary-backgrounds is a probability, from 0 to 1, not {args.vary_backgrounds}")
     if args.stage == "e2e" and not (args.init or (args.init_seg and args.init_matting)):
         print("warning: e2e without --init or --init-seg/--init-matting starts from random weights")
     return args

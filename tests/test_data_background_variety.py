@@ -55,3 +55,17 @@ def test_the_dataset_varies_training_backgrounds_only(folders, validation):  # n
         assert torch.equal(plain_item["fg"], varied_item["fg"])
         assert torch.equal(plain_item["alpha"], varied_item["alpha"])
         assert torch.equal(plain_item["bg"], varied_item["bg"]) == validation
+
+
+def test_a_probability_below_one_varies_some_training_backgrounds_and_keeps_the_others(folders):  # noqa: F811
+    reader = CompositionReader(folders / "fg", folders / "alpha", [folders / "backgrounds"])
+    options = {"size": (40, 48), "colour_jitter": False, "flip_probability": 0.0, "scale_range": (1.0, 1.0)}
+    plain = SegmentationDataset(reader, **options)
+    half = SegmentationDataset(reader, vary_backgrounds=0.5, **options)
+    kept = []
+    for draw in range(30):
+        torch.manual_seed(draw)
+        plain_bg = plain[draw % len(reader)]["bg"]
+        torch.manual_seed(draw)
+        kept.append(torch.equal(plain_bg, half[draw % len(reader)]["bg"]))
+    assert 5 <= sum(kept) <= 25

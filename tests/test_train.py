@@ -153,7 +153,7 @@ def test_loader_workers_make_the_same_items_as_the_main_process(tiny_data, tmp_p
 
 def test_vary_backgrounds_reaches_the_training_items_of_both_stages(tiny_data, tmp_path):
     for stage in ("matting", "seg"):
-        for flag, expected in (([], False), (["--vary-backgrounds"], True)):
+        for flag, expected in (([], 0.0), (["--vary-backgrounds"], 1.0), (["--vary-backgrounds", "0.5"], 0.5)):
             args = parse_args([stage, "--data", str(tiny_data), "--backgrounds", str(SHARED / "data" / "photos"),
                                "--out", str(tmp_path), *flag])
-            assert make_dataset(args, tiny_data, validation=False).vary_backgrounds is expected
+            assert make_dataset(args, tiny_data, validation=False).vary_backgrounds == expected

@@ -10,8 +10,8 @@ Each item is a dict of float32 tensors:
 Training items are random (torch's generator seeds them, so each DataLoader worker and each epoch
 differs and `torch.manual_seed` makes a run repeatable). With `validation=True` an item depends only
 on `seed` and its index: no flip, scale, colour jitter or background variety, and a fixed crop,
-background and trimap. `vary_backgrounds=True` passes composited training samples through
-`background_variety.vary_background`.
+background and trimap. `vary_backgrounds` is the probability that a composited training sample
+passes through `background_variety.vary_background` (0 = never, 1 = always).
 """
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ class AugmentedDataset(Dataset):
     colour-jitters it (training only), makes its trimap and returns tensors."""
 
     def __init__(self, reader: PairedFolders, *, scale_range: tuple[float, float], trimap_width: tuple[int, int],
-                 flip_probability: float, colour_jitter: bool, vary_backgrounds: bool, validation: bool, seed: int):
+                 flip_probability: float, colour_jitter: bool, vary_backgrounds: float, validation: bool, seed: int):
         self.reader, self.scale_range, self.trimap_width = reader, scale_range, trimap_width
         self.flip_probability, self.colour_jitter = flip_probability, colour_jitter
         self.vary_backgrounds = vary_backgrounds
@@ -48,13 +48,19 @@ class AugmentedDataset(Dataset):
         scale = 1.0 if validation else rng.uniform(*self.scale_range)
         window, out_shape = self.window(sample, rng, scale)
         sample = crop_sample(sample, window, out_shape)
-        if not validation and self.vary_backgrounds and sample.has_fg_bg:
+        if not validation and sample.has_fg_bg and self.draws_varied_background(rng):
             sample = vary_background(sample, rng)
         if not validation and rng.random() < self.flip_probability:
             sample = flip_sample(sample)
         if not validation and self.colour_jitter:
             sample = jitter_sample(sample, rng)
         return to_tensors(sample, trimap_from_alpha(sample.alpha, rng, *self.trimap_width))
+
+    def draws_varied_background(self, rng: np.random.Generator) -> bool:
+        # At probability 0 or 1 no number is drawn, so runs from before it was a probability repeat exactly.
+        if self.vary_backgrounds <= 0 or self.vary_backgrounds >= 1:
+            return self.vary_backgrounds >= 1
+        return rng.random() < self.vary_backgrounds
 
     def window(self, sample: Sample, rng: np.random.Generator, scale: float) -> tuple[tuple, tuple[int, int]]:
         """The window to cut from the sample, `(top, left, height, width)`, and the shape to resize it to."""
@@ -71,7 +77,7 @@ class MattingDataset(AugmentedDataset):
 
     def __init__(self, reader: PairedFolders, crop_size: int = 320, scale_range: tuple[float, float] = (0.75, 1.5),
                  random_centre_probability: float = 0.2, trimap_width: tuple[int, int] = (3, 25),
-                 flip_probability: float = 0.5, colour_jitter: bool = True, vary_backgrounds: bool = False,
+                 flip_probability: float = 0.5, colour_jitter: bool = True, vary_backgrounds: float = 0.0,
                  validation: bool = False, seed: int = 0):
         super().__init__(reader, scale_range=scale_range, trimap_width=trimap_width, flip_probability=flip_probability,
                          colour_jitter=colour_jitter, vary_backgrounds=vary_backgrounds, validation=validation,
@@ -89,7 +95,7 @@ class SegmentationDataset(AugmentedDataset):
 
     def __init__(self, reader: PairedFolders, size: tuple[int, int] = (496, 496),
                  scale_range: tuple[float, float] = (0.75, 1.5), trimap_width: tuple[int, int] = (3, 25),
-                 flip_probability: float = 0.5, colour_jitter: bool = True, vary_backgrounds: bool = False,
+                 flip_probability: float = 0.5, colour_jitter: bool = True, vary_backgrounds: float = 0.0,
                  validation: bool = False, seed: int = 0):
         super().__init__(reader, scale_range=scale_range, trimap_width=trimap_width, flip_probability=flip_probability,
                          colour_jitter=colour_jitter, vary_backgrounds=vary_backgrounds, validation=validation,
