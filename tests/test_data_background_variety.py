@@ -1,13 +1,9 @@
-"""Background variety: it changes the background only, keeps shapes and ranges, repeats with the
-generator's seed, and reaches training items only."""
+"""Background variety: it changes the background only, keeps shapes and ranges and repeats with the
+generator's seed (that it reaches training items only: test_data_datasets.py)."""
 import numpy as np
-import pytest
-import torch
 
-from alphanet.data import CompositionReader, SegmentationDataset
 from alphanet.data.background_variety import vary_background
 from alphanet.data.sample import Sample
-from tests.test_data_datasets import check_item, folders  # noqa: F401  (a fixture)
 
 
 def striped_sample() -> Sample:
@@ -37,35 +33,3 @@ def test_the_same_seed_gives_the_same_background():
     first = vary_background(sample, np.random.default_rng(7)).bg
     again = vary_background(sample, np.random.default_rng(7)).bg
     np.testing.assert_array_equal(first, again)
-
-
-@pytest.mark.parametrize("validation", (False, True))
-def test_the_dataset_varies_training_backgrounds_only(folders, validation):  # noqa: F811
-    reader = CompositionReader(folders / "fg", folders / "alpha", [folders / "backgrounds"])
-    options = {"size": (40, 48), "validation": validation, "colour_jitter": False, "flip_probability": 0.0,
-               "scale_range": (1.0, 1.0)}
-    plain = SegmentationDataset(reader, **options)
-    varied = SegmentationDataset(reader, vary_backgrounds=True, **options)
-    for index in range(3):
-        torch.manual_seed(index)
-        plain_item = plain[index]
-        torch.manual_seed(index)
-        varied_item = varied[index]
-        check_item(varied_item, (40, 48), True)
-        assert torch.equal(plain_item["fg"], varied_item["fg"])
-        assert torch.equal(plain_item["alpha"], varied_item["alpha"])
-        assert torch.equal(plain_item["bg"], varied_item["bg"]) == validation
-
-
-def test_a_probability_below_one_varies_some_training_backgrounds_and_keeps_the_others(folders):  # noqa: F811
-    reader = CompositionReader(folders / "fg", folders / "alpha", [folders / "backgrounds"])
-    options = {"size": (40, 48), "colour_jitter": False, "flip_probability": 0.0, "scale_range": (1.0, 1.0)}
-    plain = SegmentationDataset(reader, **options)
-    half = SegmentationDataset(reader, vary_backgrounds=0.5, **options)
-    kept = []
-    for draw in range(30):
-        torch.manual_seed(draw)
-        plain_bg = plain[draw % len(reader)]["bg"]
-        torch.manual_seed(draw)
-        kept.append(torch.equal(plain_bg, half[draw % len(reader)]["bg"]))
-    assert 5 <= sum(kept) <= 25

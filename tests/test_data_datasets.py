@@ -1,5 +1,5 @@
 """Matting and segmentation Datasets on tiny folders: shapes, value ranges, the composite identity,
-flags, deterministic validation and reproducible training."""
+flags, deterministic validation, reproducible training and background variety on training items only."""
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +126,35 @@ def test_batches_collate(folders):
     dataset = MattingDataset(ImageAlphaReader(folders / "image", folders / "alpha"), crop_size=32)
     batch = next(iter(DataLoader(dataset, batch_size=3)))
     assert batch["image"].shape == (3, 3, 32, 32) and batch["has_fg_bg"].shape == (3,)
+
+
+@pytest.mark.parametrize("validation", (False, True))
+def test_the_dataset_varies_training_backgrounds_only(folders, validation):
+    reader = composition(folders)
+    options = {"size": (40, 48), "validation": validation, "colour_jitter": False, "flip_probability": 0.0,
+               "scale_range": (1.0, 1.0)}
+    plain = SegmentationDataset(reader, **options)
+    varied = SegmentationDataset(reader, vary_backgrounds=1.0, **options)
+    for index in range(3):
+        torch.manual_seed(index)
+        plain_item = plain[index]
+        torch.manual_seed(index)
+        varied_item = varied[index]
+        check_item(varied_item, (40, 48), True)
+        assert torch.equal(plain_item["fg"], varied_item["fg"])
+        assert torch.equal(plain_item["alpha"], varied_item["alpha"])
+        assert torch.equal(plain_item["bg"], varied_item["bg"]) == validation
+
+
+def test_a_probability_below_one_varies_some_training_backgrounds_and_keeps_the_others(folders):
+    reader = composition(folders)
+    options = {"size": (40, 48), "colour_jitter": False, "flip_probability": 0.0, "scale_range": (1.0, 1.0)}
+    plain = SegmentationDataset(reader, **options)
+    half = SegmentationDataset(reader, vary_backgrounds=0.5, **options)
+    kept = []
+    for draw in range(30):
+        torch.manual_seed(draw)
+        plain_bg = plain[draw % len(reader)]["bg"]
+        torch.manual_seed(draw)
+        kept.append(torch.equal(plain_bg, half[draw % len(reader)]["bg"]))
+    assert 5 <= sum(kept) <= 25
