@@ -22,6 +22,7 @@ import pytest
 from PIL import Image, UnidentifiedImageError
 
 from alphanet.client import FAILURES_BEFORE_COOLDOWN, TEMP_SUFFIX, RetryPolicy, main, process, write_atomically
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 FAST_RETRY = RetryPolicy(base_s=0.01, cap_s=0.05, max_attempts=5)
@@ -380,10 +381,7 @@ def test_ctrl_c_stops_at_once_and_prints_the_summary(serve, tmp_path, ctrl_c_wor
                "--url", api.url, "--concurrency", "1"]
     client = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": str(REPO)})
-    deadline = time.monotonic() + 15
-    while not api.received and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert api.received, "the client sent no request"
+    wait_until(lambda: api.received, 15, "the client sent no request", interval_s=0.05)
     interrupted_at = time.monotonic()
     client.send_signal(signal.SIGINT)
     stdout, _ = client.communicate(timeout=10)

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from PIL import Image
 from alphanet.client import TEMP_SUFFIX
 from alphanet.healthcheck import worker_statuses
 from tests.torchserve import running_torchserve
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -49,11 +49,9 @@ def outputs(out: Path) -> list:
 
 
 def wait_for_outputs(out: Path, count: int, client: subprocess.Popen) -> None:
-    deadline = time.monotonic() + CLIENT_TIMEOUT_S
-    while len(outputs(out)) < count:
-        assert client.poll() is None, "the client finished before the fault"
-        assert time.monotonic() < deadline, f"fewer than {count} outputs after {CLIENT_TIMEOUT_S} s"
-        time.sleep(0.05)
+    wait_until(lambda: len(outputs(out)) >= count, CLIENT_TIMEOUT_S,
+               f"fewer than {count} outputs after {CLIENT_TIMEOUT_S} s", interval_s=0.05,
+               hopeless=lambda: client.poll() is not None and "the client finished before the fault")
 
 
 def prediction_statuses(server) -> list:
@@ -68,14 +66,13 @@ def workers(server) -> list:
 
 def wait_until_replaced(server, killed_pid: int) -> None:
     """Until the model again has all its workers READY, none of them the killed process."""
-    deadline = time.monotonic() + RECOVERY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        current = workers(server)
-        if killed_pid not in {worker["pid"] for worker in current} and \
-                set(worker_statuses(server.management, "alphanet", server.key_file)) == {"READY"}:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"worker {killed_pid} not replaced by a READY one within {RECOVERY_TIMEOUT_S} s: {current}")
+    def replaced() -> bool:
+        return killed_pid not in {worker["pid"] for worker in workers(server)} and \
+            set(worker_statuses(server.management, "alphanet", server.key_file)) == {"READY"}
+
+    wait_until(replaced, RECOVERY_TIMEOUT_S,
+               lambda: f"worker {killed_pid} not replaced by a READY one within {RECOVERY_TIMEOUT_S} s: "
+                       f"{workers(server)}")
 
 
 def test_a_worker_killed_mid_run_costs_no_photo_and_is_replaced(tmp_path, model_store, photos):

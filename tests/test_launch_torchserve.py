@@ -4,13 +4,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
 
 from alphanet.healthcheck import worker_statuses
 from tests.torchserve import READY_TIMEOUT_S, free_ports, on_port, profile_with, read_profile
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -44,10 +44,9 @@ def test_ctrl_c_stops_torchserve_and_every_process_it_started(tmp_path, model_st
                                     start_new_session=True)
     started = []
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while set(worker_statuses(management, "alphanet", tmp_path / "key_file.json")) != {"READY"}:
-            assert launcher.poll() is None and time.monotonic() < deadline, (tmp_path / "launcher.log").read_text()
-            time.sleep(0.5)
+        wait_until(lambda: set(worker_statuses(management, "alphanet", tmp_path / "key_file.json")) == {"READY"},
+                   READY_TIMEOUT_S, lambda: (tmp_path / "launcher.log").read_text(),
+                   hopeless=lambda: launcher.poll() is not None and (tmp_path / "launcher.log").read_text())
         started = psutil.Process(launcher.pid).children(recursive=True)  # torchserve, the JVM, 2 workers
         assert len(started) >= 4
         launcher.send_signal(signal.SIGINT)  # what Ctrl-C in `make serve`'s terminal sends it

@@ -23,6 +23,7 @@ from PIL import Image
 from alphanet.client import process
 from alphanet.healthcheck import key_expired, worker_statuses
 from tests.torchserve import READY_TIMEOUT_S, Server, free_ports, read_profile, running_torchserve
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -278,10 +279,7 @@ def test_one_bad_request_in_a_batch_does_not_fail_the_others(torchserve, batched
                          if "HandlerTime" in line and "alphanet_batched" in line]
         return any(all(request_id in line for request_id in request_ids) for line in handler_times)
 
-    deadline = time.monotonic() + 10
-    while not logged_as_one_batch() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert logged_as_one_batch()
+    wait_until(logged_as_one_batch, 10, "no HandlerTime line names all four requests", interval_s=0.2)
 
 
 # --- the production profile ------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from alphanet.triton_config import DEFAULT_CORES, cpu_plan
 from alphanet.triton_models import CUTOUT_MODEL, TENSOR_MODELS
 from alphanet.process_group import stop_process_group, wait_for_group_end
 from tests.torchserve import free_ports
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 TRITON_PYTHON = REPO / ".venv-triton" / "bin" / "python"
@@ -68,15 +69,14 @@ def start_triton(scripted: Path, root: Path) -> TritonServer:
 
 def wait_until_every_model_is_ready(server: TritonServer) -> None:
     """/v2/health/ready alone can say 200 before a model is loaded: ask each model."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"the Triton server exited with {server.process.returncode}\n{server.log.read_text()}")
-        if all(answers_200(f"{server.http}/v2/models/{name}/ready") for name in MODEL_NAMES):
-            return
-        time.sleep(0.5)
-    stop_process_group(server.process, STOP_LIMIT_S)
-    pytest.fail(f"models not ready after {READY_TIMEOUT_S} s\n{server.log.read_text()}")
+    try:
+        wait_until(lambda: all(answers_200(f"{server.http}/v2/models/{name}/ready") for name in MODEL_NAMES),
+                   READY_TIMEOUT_S, lambda: f"models not ready after {READY_TIMEOUT_S} s\n{server.log.read_text()}",
+                   hopeless=lambda: server.process.poll() is not None and
+                   f"the Triton server exited with {server.process.returncode}\n{server.log.read_text()}")
+    except pytest.fail.Exception:
+        stop_process_group(server.process, STOP_LIMIT_S)
+        raise
 
 
 def answers_200(url: str) -> bool:

@@ -4,16 +4,14 @@ import os
 import re
 import socket
 import subprocess
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import pytest
-
 from alphanet.healthcheck import worker_statuses
 from alphanet.launch_torchserve import start_torchserve, stop_torchserve
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_S = 240
@@ -65,15 +63,10 @@ def server_log(logs: Path) -> str:
 
 def wait_until_ready(server: Server, process: subprocess.Popen, model: str = "alphanet") -> None:
     """Until every worker of `model` is READY (/ping says Healthy before any can serve)."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"TorchServe exited with {process.returncode}\n{server_log(server.logs)}")
-        statuses = worker_statuses(server.management, model, server.key_file)
-        if statuses and set(statuses) == {"READY"}:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"{model} not READY after {READY_TIMEOUT_S} s\n{server_log(server.logs)}")
+    wait_until(lambda: set(worker_statuses(server.management, model, server.key_file)) == {"READY"},
+               READY_TIMEOUT_S, lambda: f"{model} not READY after {READY_TIMEOUT_S} s\n{server_log(server.logs)}",
+               hopeless=lambda: process.poll() is not None and
+               f"TorchServe exited with {process.returncode}\n{server_log(server.logs)}")
 
 
 @contextmanager
