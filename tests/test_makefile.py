@@ -1,0 +1,47 @@
+"""The Makefile's build choices reach the commands `make mar` runs (a dry run: nothing is built)."""
+import shlex
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def export_arguments(*variables: str) -> list:
+    """The words of the `alphanet.export` command `make mar VARIABLE=value...` would run."""
+    dry_run = subprocess.run(["make", "--no-print-directory", "-n", "-B", "mar", *variables], cwd=REPO,
+                             capture_output=True, text=True)
+    assert dry_run.returncode == 0, dry_run.stderr
+    commands = dry_run.stdout.replace("\\\n", " ").splitlines()
+    return shlex.split(next(command for command in commands if "alphanet.export" in command))
+
+
+def make_value(variable: str, *variables: str) -> str:
+    """The value make gives `variable` when run with `variables` (["NAME=value", ...]) on its command line."""
+    printed = subprocess.run(["make", "--no-print-directory", "-s", "--eval", f"print-var: ; @echo $({variable})",
+                              "print-var", *variables], cwd=REPO, capture_output=True, text=True)
+    assert printed.returncode == 0, printed.stderr
+    return printed.stdout.strip()
+
+
+def test_weights_reach_the_export(tmp_path):
+    weights = tmp_path / "my.pt"
+    weights.write_bytes(b"")  # make needs the file to exist; the dry run never reads it
+    arguments = export_arguments(f"WEIGHTS={weights}")
+    assert arguments[arguments.index("--weights") + 1] == str(weights)
+
+
+def test_without_weights_the_export_packs_the_default():
+    assert "--weights" not in export_arguments()
+
+
+def test_missing_weights_stop_the_build_with_their_name():
+    dry_run = subprocess.run(["make", "--no-print-directory", "-n", "mar", "WEIGHTS=no/such/file.pt"], cwd=REPO,
+                             capture_output=True, text=True)
+    assert dry_run.returncode != 0 and "no/such/file.pt" in dry_run.stderr
+
+
+def test_each_weights_file_has_its_own_build_stamp():
+    """Switching WEIGHTS rebuilds the archive even when the new file is older than the last build."""
+    stamps = {make_value("BUILD_STAMP", *variables) for variables in ([], ["WEIGHTS=a/my.pt"], ["WEIGHTS=b/my.pt"])}
+    assert len(stamps) == 3
+
