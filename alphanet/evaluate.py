@@ -49,6 +49,7 @@ from .checkpoint import DEFAULT_WEIGHTS, load_alphanet
 from .data.image_io import DatasetError, read_alpha
 from .data.readers import ImageAlphaReader, PairedFolders
 from .data.trimap import trimap_from_alpha
+from .imageio import to_uint8
 from .metrics import UNKNOWN, all_metrics
 from .resize import scaled_size
 from .validation import trimap_to_uint8
@@ -224,11 +225,6 @@ def run_with_trimap(table: str, name: str, method: TrimapMatting, image: np.ndar
     seconds = time.perf_counter() - start
     fused = np.where(trimap == UNKNOWN, alpha, trimap / 255)
     return Prediction(table, name, to_uint8(fused), trimap, seconds)
-
-
-def to_uint8(alpha: np.ndarray) -> np.ndarray:
-    """`(H, W)` float alpha -> `(H, W)` uint8, clipped to [0, 1] and rounded."""
-    return np.round(np.clip(alpha, 0.0, 1.0) * 255).astype(np.uint8)
 
 
 def score(prediction: Prediction, case: Case) -> list[dict]:

@@ -8,8 +8,9 @@ import argparse
 import copy
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
 
 import torch
 
@@ -18,14 +19,22 @@ from .inference_form import PRECISIONS, inference_form
 from .model import AlphaNet
 
 
+@contextmanager
+def quiet_jit() -> Iterator[None]:
+    """Around TorchScript calls: torch 2.13 deprecates TorchScript (it still works), and its DeprecationWarning
+    would otherwise greet every export."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
 def script_alphanet(model: AlphaNet, precision: str = "fp32") -> torch.jit.ScriptModule:
     """Script and freeze a copy of an AlphaNet in eval mode, with the matting net in its inference form (decoder
     stages that never concatenate, alphanet/inference_form.py) and every weight channels-last (frozen into
     constants that way, they match the activations' layout, so no convolution reorders its weights at run time)."""
     model = copy.deepcopy(model)
     model.matting_net = inference_form(model.matting_net, precision)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 deprecates jit; it still works
+    with quiet_jit():
         scripted = torch.jit.script(model.to(memory_format=torch.channels_last).eval())
         return torch.jit.freeze(scripted)
 

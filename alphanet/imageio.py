@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Optional
 
+import numba
 import numpy as np
 import torch
 from PIL import Image, ImageColor, ImageOps, UnidentifiedImageError
 from pymatting import estimate_foreground_ml
 
 from .model import DEFAULT_MAX_SIDE
-from .resize import resize_bilinear
+from .resize import resize_bilinear, scaled_size
 
 DEFAULT_MAX_PIXELS = 25_000_000  # a 24 MP camera photo (6000 x 4000) fits
 OUTPUT_MODES = ("cutout", "alpha", "composite", "trimap")
@@ -35,7 +36,7 @@ JPEG_QUALITY = 90
 # The model computes alpha at most this long side and resizes it up; colours are estimated at the same size.
 FOREGROUND_MAX_SIDE = DEFAULT_MAX_SIDE
 
-_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # "I" (32-bit) holds 16-bit PNG/TIFF data
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # "I" (32-bit) holds 16-bit PNG/TIFF data
 _TRANSPARENT_MODES = ("RGBA", "LA")
 _OPAQUE_MODES = ("1", "L", "P", "RGB", "CMYK")
 _EIGHT_BIT_MODES = _OPAQUE_MODES + _TRANSPARENT_MODES
@@ -90,10 +91,17 @@ def decode_request(image: Optional[bytes], trimap: Optional[bytes], output: Opti
     return DecodedRequest(rgb, mask, options)
 
 
+def configure_process(threads: int, max_pixels: int) -> None:
+    """For a serving process, before its first request: pymatting's parallel loops on `threads` threads, and
+    Pillow's own decompression-bomb check at `max_pixels`, so that it agrees with ours."""
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    Image.MAX_IMAGE_PIXELS = max_pixels
+
+
 def decode_image(data: Optional[bytes], max_pixels: int) -> np.ndarray:
     """Image file bytes -> uint8 (H, W, 3) RGB as displayed."""
     image = _open(data, "image", max_pixels)
-    if image.mode in _SIXTEEN_BIT_MODES:
+    if image.mode in SIXTEEN_BIT_MODES:
         grey = np.rint(np.clip(np.asarray(image), 0, 65535) / 257).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
     if image.mode in _TRANSPARENT_MODES or (image.mode == "P" and "transparency" in image.info):
@@ -211,8 +219,7 @@ def decontaminated_foreground(image: np.ndarray, alpha: np.ndarray) -> np.ndarra
     height, width = alpha.shape
     if max(height, width) <= FOREGROUND_MAX_SIDE:
         return estimate_foreground_ml(rgb, alpha)
-    scale = FOREGROUND_MAX_SIDE / max(height, width)
-    small_size = [max(1, round(height * scale)), max(1, round(width * scale))]
+    small_size = scaled_size(height, width, FOREGROUND_MAX_SIDE)
     small_rgb, small_alpha = (_resize(x, small_size) for x in (rgb, alpha[:, :, None]))
     correction = estimate_foreground_ml(small_rgb, small_alpha[:, :, 0]) - small_rgb
     return np.clip(rgb + _resize(correction, [height, width]), 0.0, 1.0)

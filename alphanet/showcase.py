@@ -12,9 +12,9 @@ import torch
 from PIL import Image, ImageDraw
 
 from .checkpoint import load_alphanet
+from .shared_data import SHARED_PHOTOS
 from .validation import preview_row
 
-SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
 DEFAULT_PHOTOS = ("astronaut.png", "camera.png", "coffee.png", "rocket.jpg", "chelsea.png")
 
 

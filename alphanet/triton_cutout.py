@@ -8,13 +8,11 @@ A module of its own so that only this model's process loads imageio's stack (Pil
 import os
 from typing import Optional
 
-import numba
 import numpy as np
 import torch
 import triton_python_backend_utils as pb_utils  # the stub provides it; it exists nowhere else
-from PIL import Image
 
-from .imageio import DEFAULT_MAX_PIXELS, BadRequest, decode_request, encode_answer
+from .imageio import DEFAULT_MAX_PIXELS, BadRequest, configure_process, decode_request, encode_answer
 from .triton_backend import AlphaNetModel, InvalidInput
 from .triton_models import CUTOUT_MODEL
 
@@ -22,9 +20,8 @@ from .triton_models import CUTOUT_MODEL
 class CutoutModel(AlphaNetModel):
 
     def load(self, args: dict) -> None:
-        numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))  # pymatting's parallel loops
         self.max_pixels = int(os.environ.get("ALPHANET_MAX_PIXELS", DEFAULT_MAX_PIXELS))  # as for TorchServe
-        Image.MAX_IMAGE_PIXELS = self.max_pixels  # Pillow's own bomb check then agrees with ours
+        configure_process(self.threads, self.max_pixels)
 
     def answer(self, request) -> list:
         try:

@@ -7,13 +7,13 @@ module with a fixed signature, the same wrapper the Python-backend server calls.
 be self-contained, so each file holds its own copy of the weights.
 """
 import argparse
-import warnings
 from pathlib import Path
 from typing import Tuple
 
 import torch
 from torch import Tensor, nn
 
+from .export import quiet_jit
 from .triton_config import DEFAULT_CORES, cpu_plan, render_config, write_model_dir
 from .triton_models import AUTO_TRIMAP_MODEL, TENSOR_MODELS, USER_TRIMAP_MODEL
 
@@ -43,14 +43,12 @@ _WRAPPERS = {AUTO_TRIMAP_MODEL.name: AutoTrimapMatting, USER_TRIMAP_MODEL.name: 
 
 def wrap_for_triton(alphanet: torch.jit.ScriptModule, model_name: str) -> torch.jit.ScriptModule:
     """The exported graph (as torch.jit.load gives it) -> the scripted module served as `model_name`."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 deprecates jit; it still works
+    with quiet_jit():
         return torch.jit.script(_WRAPPERS[model_name](alphanet))
 
 
 def load_scripted(path: Path) -> torch.jit.ScriptModule:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with quiet_jit():
         return torch.jit.load(str(path))
 
 

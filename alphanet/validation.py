@@ -6,13 +6,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .metrics import all_metrics
+from .metrics import UNKNOWN, all_metrics
 from .model import fuse
 
 
 def trimap_to_uint8(trimap: np.ndarray) -> np.ndarray:
     """`(H, W)` trimap in {0, 0.5, 1} -> uint8 with 128 = unknown, the metrics' convention."""
-    return np.where(trimap == 0.5, 128, np.where(trimap == 1, 255, 0)).astype(np.uint8)
+    return np.where(trimap == 0.5, UNKNOWN, np.where(trimap == 1, 255, 0)).astype(np.uint8)
 
 
 def mask_iou(predicted: np.ndarray, target: np.ndarray) -> float:

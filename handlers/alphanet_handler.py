@@ -10,12 +10,10 @@ fail the whole batch, and TorchServe would wrap our JSON inside its own error's 
 import logging
 import os
 
-import numba
 import torch
-from PIL import Image
 from ts.torch_handler.base_handler import BaseHandler
 
-from alphanet.imageio import DEFAULT_MAX_PIXELS, BadRequest, decode_request, encode_answer
+from alphanet.imageio import DEFAULT_MAX_PIXELS, BadRequest, configure_process, decode_request, encode_answer
 from alphanet.worker import TrimWhenIdle, release_free_memory, warm_up
 
 logger = logging.getLogger(__name__)
@@ -32,9 +30,8 @@ class AlphaNetHandler(BaseHandler):
         threads = threads or max(1, (os.cpu_count() or 1) // workers)  # workers x threads = cores
         torch.set_num_threads(threads)
         torch.set_num_interop_threads(threads)
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # pymatting's parallel loops
         self.max_pixels = int(os.environ.get("ALPHANET_MAX_PIXELS", settings.get("max_pixels", DEFAULT_MAX_PIXELS)))
-        Image.MAX_IMAGE_PIXELS = self.max_pixels  # Pillow's own bomb check then agrees with ours
+        configure_process(threads, self.max_pixels)
         super().initialize(context)
         warm_up(self.model)  # the graph's optimisation happens here, not in the first requests
         release_free_memory()  # what loading and warming up freed (about 200 MiB, alphanet/worker.py)

@@ -13,7 +13,6 @@ from alphanet.data.strands import boundary_roots, draw_strands, grow_strands
 from alphanet.data.synthetic import generate_sample, main, write_dataset
 from alphanet.data.textures import TexturePool
 
-SHARED_PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "photos"
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +38,8 @@ def test_same_seed_writes_identical_files(tmp_path, texture_dir):
             assert first != (tmp_path / "other" / sub / file_name).read_bytes()
 
 
-def test_alphas_hold_transparent_partial_and_opaque_pixels():
-    textures = TexturePool([SHARED_PHOTOS])
+def test_alphas_hold_transparent_partial_and_opaque_pixels(shared_data):
+    textures = TexturePool([shared_data / "photos"])
     samples = [generate_sample(np.random.default_rng((1, index)), 128, textures) for index in range(12)]
     with_opaque = 0
     for fg, alpha in samples:
@@ -52,8 +51,8 @@ def test_alphas_hold_transparent_partial_and_opaque_pixels():
     assert with_opaque >= 8  # see-through objects alone (glass, veils) have no opaque pixel
 
 
-def test_see_through_raises_the_share_of_partly_transparent_pixels():
-    textures = TexturePool([SHARED_PHOTOS])
+def test_see_through_raises_the_share_of_partly_transparent_pixels(shared_data):
+    textures = TexturePool([shared_data / "photos"])
 
     def partial_share(see_through: float) -> float:
         """Mean over 12 samples of the share of the foreground (alpha > 5 %) that is partly transparent."""

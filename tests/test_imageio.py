@@ -1,6 +1,7 @@
 """Decoding uploads and encoding answers (alphanet.imageio): fast, offline, no server."""
 import io
 
+import numba
 import numpy as np
 import pytest
 from PIL import Image
@@ -129,6 +130,17 @@ def test_more_pixels_than_the_limit():
 def test_pillow_decompression_bomb_error_is_a_bad_request(monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow raises above twice its limit
     assert_bad(file_bytes(Image.new("L", (20, 20))), 422, "too_many_pixels")
+
+
+def test_a_configured_process_agrees_with_pillow_on_the_limit(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # restored after the test
+    threads = numba.get_num_threads()
+    try:
+        imageio.configure_process(threads=1, max_pixels=1001 * 1000)
+        assert numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(threads)
+    assert Image.MAX_IMAGE_PIXELS == 1001 * 1000
 
 
 # --- trimaps -------------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ from typing import Dict, List, Optional
 from PIL import Image
 from tqdm import tqdm
 
+from alphanet.shared_data import SHARED_PHOTOS
+
 DEBIAN_WALLPAPER_DIRS = ("/usr/share/backgrounds", "/usr/share/wallpapers")
-SHARED_PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "photos"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 

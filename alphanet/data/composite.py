@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from alphanet.data.readers import CompositionReader
 from alphanet.data.sample import composite
+from alphanet.imageio import to_uint8
 
 
 def bake(data: Path, backgrounds: List[Path], out: Path, seed: int) -> int:
@@ -20,7 +21,6 @@ def bake(data: Path, backgrounds: List[Path], out: Path, seed: int) -> int:
     (out / "alpha").mkdir(parents=True, exist_ok=True)
     for index in tqdm(range(len(reader)), desc="compositing"):
         sample = reader.read(index, np.random.default_rng((seed, index)))
-        to_uint8 = lambda a: (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)  # noqa: E731
         Image.fromarray(to_uint8(composite(sample))).save(out / "image" / f"{sample.name}.png")
         Image.fromarray(to_uint8(sample.alpha)).save(out / "alpha" / f"{sample.name}.png")
     return len(reader)

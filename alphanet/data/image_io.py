@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from alphanet.imageio import SIXTEEN_BIT_MODES
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 _EXIF_ORIENTATION = 0x0112
 _ROTATED_ORIENTATIONS = (5, 6, 7, 8)  # the EXIF orientations that swap width and height
 
@@ -45,7 +46,7 @@ def image_size(path: Path) -> tuple[int, int]:
 def read_rgb(path: Path) -> np.ndarray:
     """Image file -> `(H, W, 3)` float32 RGB in [0, 1]; grey and palette images become RGB."""
     image = _decode(path)
-    if image.mode in _SIXTEEN_BIT_MODES:  # 16-bit grey
+    if image.mode in SIXTEEN_BIT_MODES:  # 16-bit grey
         grey = np.clip(np.asarray(image, dtype=np.float32) / 65535.0, 0.0, 1.0)
         return np.repeat(grey[:, :, None], 3, axis=2)
     return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
@@ -58,7 +59,7 @@ def read_alpha(path: Path) -> np.ndarray:
     whose alpha channel varies is taken to store the matte in that channel (a cutout).
     """
     image = _decode(path)
-    if image.mode in _SIXTEEN_BIT_MODES:
+    if image.mode in SIXTEEN_BIT_MODES:
         return np.clip(np.asarray(image, dtype=np.float32) / 65535.0, 0.0, 1.0)
     if image.mode in ("RGBA", "LA", "PA"):
         alpha_channel = np.asarray(image.getchannel("A"))

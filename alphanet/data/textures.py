@@ -13,9 +13,9 @@ import numpy as np
 
 from alphanet.data.augment import jitter_colour
 from alphanet.data.image_io import DatasetError, list_images, read_rgb
+from alphanet.shared_data import SHARED_DATA, SHARED_PHOTOS
 
-_SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-DEFAULT_TEXTURE_DIRS = (_SHARED_DATA / "photos", _SHARED_DATA / "lemur")
+DEFAULT_TEXTURE_DIRS = (SHARED_PHOTOS, SHARED_DATA / "lemur")
 
 
 class TexturePool:
