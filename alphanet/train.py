@@ -186,22 +186,62 @@ class Position:
     step: int = 0  # optimiser steps in all
 
 
-def save_checkpoint(path: Path, model, optimizer, scheduler, position: Position, e2e_loss: E2ELoss) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "position": dataclasses.asdict(position),
-                "e2e_running": e2e_loss.running, "torch_rng": torch.get_rng_state()}, tmp)
-    tmp.replace(path)  # atomic: an interruption never leaves a half-written checkpoint
+@dataclasses.dataclass
+class Run:
+    """What a training run carries from step to step, all of it saved in its folder's `last.pt`."""
+    out: Path
+    device: torch.device
+    model: AlphaNet
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    e2e_loss: E2ELoss
+    position: Position
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.out / "last.pt"
+
+    def save(self) -> None:
+        tmp = self.checkpoint.with_suffix(".tmp")
+        torch.save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                    "scheduler": self.scheduler.state_dict(), "position": dataclasses.asdict(self.position),
+                    "e2e_running": self.e2e_loss.running, "torch_rng": torch.get_rng_state()}, tmp)
+        tmp.replace(self.checkpoint)  # atomic: an interruption never leaves a half-written checkpoint
+
+    def resume(self) -> None:
+        state = torch.load(self.checkpoint, map_location="cpu", weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.e2e_loss.running = state["e2e_running"]
+        torch.set_rng_state(state["torch_rng"])
+        self.position = Position(**state["position"])
+
+    def save_weights(self) -> None:
+        """The compact fp16 `weights.pt` that export, evaluation and `--init` read."""
+        save_weights(self.model, AlphaNetConfig(**_config_of(self.model)), self.out / "weights.pt")
 
 
-def load_checkpoint(path: Path, model, optimizer, scheduler, e2e_loss: E2ELoss) -> Position:
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    e2e_loss.running = state["e2e_running"]
-    torch.set_rng_state(state["torch_rng"])
-    return Position(**state["position"])
+def start_run(args, steps_per_epoch: int) -> Run:
+    """A new run, or the one in `--out` where it stopped (unless `--restart`)."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    # channels-last lets oneDNN / cuDNN pick their fastest convolution kernels
+    model = build_model(args).to(device, memory_format=torch.channels_last)
+    params = [p for p in trained_part(model, args.stage).parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=args.lr)
+    total_steps = steps_per_epoch * args.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(  # cosine decay to 5% over the planned run
+        optimizer, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
+    run = Run(out, device, model, optimizer, scheduler, E2ELoss(), Position())
+    if run.checkpoint.exists() and not args.restart:
+        run.resume()
+        print(f"resuming {run.checkpoint} at epoch {run.position.epoch}, batch {run.position.batch}, "
+              f"step {run.position.step}")
+    return run
 
 
 # ---------------------------------------------------------------- loop
@@ -243,32 +283,61 @@ def append_csv(path: Path, row: Dict[str, float]) -> None:
         writer.writerow(row)
 
 
+def train_epoch(run: Run, args, train_set: Dataset, stop_at: Optional[int]) -> float:
+    """The epoch in progress, until its end or step `stop_at`; the last batch's loss (NaN if none was left)."""
+    position = run.position
+    batches = EpochBatches(len(train_set), args.batch_size, args.seed, position.epoch, skip=position.batch)
+    loader = DataLoader(train_set, batch_sampler=batches, num_workers=args.workers,
+                        persistent_workers=False, pin_memory=run.device.type == "cuda")
+    set_train_mode(run.model, args, position)
+    progress = tqdm(loader, total=len(batches), desc=f"{args.stage} epoch {position.epoch + 1}/{args.epochs}",
+                    dynamic_ncols=True, disable=args.quiet)
+    started, seen, last_loss = time.perf_counter(), 0, float("nan")
+    for batch in progress:
+        batch = to_device(batch, run.device)
+        with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            loss = stage_loss(args.stage, run.model, batch, run.e2e_loss, args.unknown_weight,
+                              args.laplacian_weight, args.gradient_weight).float()
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        run.scheduler.step()
+        position.batch += 1
+        position.step += 1
+        seen += batch["image"].shape[0]
+        last_loss = loss.item()
+        progress.set_postfix(loss=f"{last_loss:.4f}", img_s=f"{seen / (time.perf_counter() - started):.2f}")
+        if position.step == args.freeze_bn_after_steps:
+            set_train_mode(run.model, args, position)
+        if position.step % args.save_every == 0:
+            run.save()
+        if stop_at is not None and position.step >= stop_at:
+            break
+    return last_loss
+
+
+def end_epoch(run: Run, args, val_loader: Optional[DataLoader], last_loss: float) -> None:
+    """Validation figures to `metrics.csv` and the console, then the checkpoint and `weights.pt`."""
+    position = run.position
+    row = {"epoch": position.epoch + 1, "step": position.step, "train_loss": last_loss}
+    if val_loader is not None:
+        row.update(validate(run.model, args, val_loader, run.device, run.out, position.epoch + 1))
+    append_csv(run.out / "metrics.csv", row)
+    print(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+    position.epoch, position.batch = position.epoch + 1, 0
+    run.save()
+    run.save_weights()
+
+
 def train(args) -> Path:
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    # channels-last lets oneDNN / cuDNN pick their fastest convolution kernels
-    model = build_model(args).to(device, memory_format=torch.channels_last)
-    params = [p for p in trained_part(model, args.stage).parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=args.lr)
     train_set = SeededItems(ConcatDataset([make_dataset(args, root, validation=False) for root in args.data]))
     steps_per_epoch = len(train_set) // args.batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"--data has {len(train_set)} items, fewer than one batch of {args.batch_size}")
-    total_steps = steps_per_epoch * args.epochs
-    scheduler = torch.optim.lr_scheduler.LambdaLR(  # cosine decay to 5% over the planned run
-        optimizer, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
-    e2e_loss = E2ELoss()
-    position = Position()
-    checkpoint = out / "last.pt"
-    if checkpoint.exists() and not args.restart:
-        position = load_checkpoint(checkpoint, model, optimizer, scheduler, e2e_loss)
-        print(f"resuming {checkpoint} at epoch {position.epoch}, batch {position.batch}, step {position.step}")
+    run = start_run(args, steps_per_epoch)
     if args.weights_only:
-        save_weights(model, AlphaNetConfig(**_config_of(model)), out / "weights.pt")
-        return out
+        run.save_weights()
+        return run.out
     val_loader = None
     if args.val_data:
         val_set = make_dataset(args, args.val_data, validation=True)
@@ -276,48 +345,17 @@ def train(args) -> Path:
     if args.validate_only:
         if val_loader is None:
             raise ValueError("--validate-only needs --val-data")
-        scores = validate(model, args, val_loader, device, out, position.epoch)
-        print(" ".join(f"{k}={v:.5g}" for k, v in scores.items()) + f" (step {position.step})")
-        return out
-    stop_at = position.step + args.max_steps if args.max_steps else None
-
-    while position.epoch < args.epochs:
-        batches = EpochBatches(len(train_set), args.batch_size, args.seed, position.epoch, skip=position.batch)
-        loader = DataLoader(train_set, batch_sampler=batches, num_workers=args.workers,
-                            persistent_workers=False, pin_memory=device.type == "cuda")
-        set_train_mode(model, args, position)
-        progress = tqdm(loader, total=len(batches), desc=f"{args.stage} epoch {position.epoch + 1}/{args.epochs}",
-                        dynamic_ncols=True, disable=args.quiet)
-        started, seen = time.perf_counter(), 0
-        for batch in progress:
-            batch = to_device(batch, device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
-                loss = stage_loss(args.stage, model, batch, e2e_loss, args.unknown_weight,
-                                  args.laplacian_weight, args.gradient_weight).float()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            position.batch += 1
-            position.step += 1
-            seen += batch["image"].shape[0]
-            progress.set_postfix(loss=f"{loss.item():.4f}", img_s=f"{seen / (time.perf_counter() - started):.2f}")
-            if position.step == args.freeze_bn_after_steps:
-                set_train_mode(model, args, position)
-            if position.step % args.save_every == 0:
-                save_checkpoint(checkpoint, model, optimizer, scheduler, position, e2e_loss)
-            if stop_at is not None and position.step >= stop_at:
-                save_checkpoint(checkpoint, model, optimizer, scheduler, position, e2e_loss)
-                return out
-        row = {"epoch": position.epoch + 1, "step": position.step, "train_loss": loss.item()}
-        if val_loader is not None:
-            row.update(validate(model, args, val_loader, device, out, position.epoch + 1))
-        append_csv(out / "metrics.csv", row)
-        print(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
-        position.epoch, position.batch = position.epoch + 1, 0
-        save_checkpoint(checkpoint, model, optimizer, scheduler, position, e2e_loss)
-        save_weights(model, AlphaNetConfig(**_config_of(model)), out / "weights.pt")
-    return out
+        scores = validate(run.model, args, val_loader, run.device, run.out, run.position.epoch)
+        print(" ".join(f"{k}={v:.5g}" for k, v in scores.items()) + f" (step {run.position.step})")
+        return run.out
+    stop_at = run.position.step + args.max_steps if args.max_steps else None
+    while run.position.epoch < args.epochs and (stop_at is None or run.position.step < stop_at):
+        last_loss = train_epoch(run, args, train_set, stop_at)
+        if run.position.batch == steps_per_epoch:
+            end_epoch(run, args, val_loader, last_loss)
+        else:  # stopped mid-epoch by --max-steps
+            run.save()
+    return run.out
 
 
 def _config_of(model: AlphaNet) -> dict:
