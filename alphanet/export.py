@@ -7,25 +7,15 @@ become constants and BatchNorm is folded into the convolutions, which is exact u
 import argparse
 import copy
 import time
-import warnings
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Optional, Union
 
 import torch
 
 from .checkpoint import given_overrides, load_alphanet
 from .inference_form import PRECISIONS, inference_form
 from .model import AlphaNet
-
-
-@contextmanager
-def quiet_jit() -> Iterator[None]:
-    """Around TorchScript calls: torch 2.13 deprecates TorchScript (it still works), and its DeprecationWarning
-    would otherwise greet every export."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield
+from .quiet_jit import quiet_jit
 
 
 def script_alphanet(model: AlphaNet, precision: str = "fp32") -> torch.jit.ScriptModule:

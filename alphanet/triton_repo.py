@@ -13,7 +13,7 @@ from typing import Tuple
 import torch
 from torch import Tensor, nn
 
-from .export import quiet_jit
+from .quiet_jit import quiet_jit
 from .triton_config import DEFAULT_CORES, cpu_plan, render_config, write_model_dir
 from .triton_models import AUTO_TRIMAP_MODEL, TENSOR_MODELS, USER_TRIMAP_MODEL
 
