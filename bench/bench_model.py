@@ -1,7 +1,7 @@
 """Model speed on this machine: parameters and FLOPs per stage, median forward time eager vs scripted, and the
 achieved GFLOP/s as a fraction of the machine's fp32 and bf16 matrix-multiply peaks measured in the same run.
 
-    python bench/bench_model.py [--sizes 512 1024 1500] [--repeats 5] [--threads N] [--weights FILE]
+    python -m bench.bench_model [--sizes 512 1024 1500] [--repeats 5] [--threads N] [--weights FILE]
                                 [--segmenter deeplab|selfie] [--precision fp32|bf16] [--no-mirror-average]
 
 Photos are the shared astronaut photo resized to a square of each size (a real image, so the ED band is a real
@@ -13,16 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
 from alphanet.checkpoint import given_overrides, load_alphanet
 from alphanet.export import script_alphanet
 from alphanet.inference_form import PRECISIONS
-
-PHOTO = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos" / "astronaut.png"
+from alphanet.shared_data import square_photo
 
 
 def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
@@ -37,11 +34,6 @@ def _timed(call) -> float:
     start = time.perf_counter()
     call()
     return time.perf_counter() - start
-
-
-def photo(size: int) -> torch.Tensor:
-    image = Image.open(PHOTO).convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
-    return torch.from_numpy(np.array(image))
 
 
 def count_flops(model, image) -> dict:
@@ -87,7 +79,7 @@ def main() -> None:
           "of fp32 matmul peak | of bf16 matmul peak |")
     print("|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
-        image = photo(size)
+        image = torch.from_numpy(square_photo(size))
         flops = count_flops(eager, image)
         with torch.no_grad():
             eager_s = median_seconds(lambda: eager(image), args.repeats)

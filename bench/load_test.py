@@ -16,7 +16,6 @@ must allow). Prints one JSON line; exit status 1 when a request failed or was no
 one grew more than --max-growth.
 """
 import argparse
-import io
 import json
 import os
 import re
@@ -29,31 +28,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import psutil
 import requests
-from PIL import Image
 
 from alphanet.worker import IDLE_SECONDS_BEFORE_TRIM
+from bench.workload import request_files, workload
 # The tests' TorchServe runner (free ports, own TMPDIR, readiness wait, clean stop): one way to run a server.
 from tests.torchserve import running_torchserve
 
 REPO = Path(__file__).resolve().parents[1]
 REQUEST_TIMEOUT_S = 300
-
-
-def png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def workload(side: int) -> dict:
-    """The demo photo at `side` px and a trimap: background on the top quarter, foreground on the bottom one."""
-    photo = Image.open(REPO / "alphanet" / "assets" / "demo.jpg").convert("RGB").resize((side, side), Image.BICUBIC)
-    trimap = np.full((side, side), 128, dtype=np.uint8)
-    trimap[: side // 4], trimap[-(side // 4):] = 0, 255
-    return {"image": png(photo), "trimap": png(Image.fromarray(trimap))}
 
 
 @dataclass
@@ -121,7 +105,7 @@ def percentile(values: list, fraction: float) -> float:
 
 
 def run(args) -> dict:
-    files = workload(args.side)
+    files = request_files(*workload(args.side))
     with tempfile.TemporaryDirectory(prefix="load-test-") as root, \
             running_torchserve("config.properties", REPO / "model_store", Path(root)) as server:
         url = f"{server.inference}/predictions/alphanet"

@@ -1,4 +1,4 @@
-"""Time and size of the answer's PNG encodings: `python bench/png_encoding.py [--size 1024] [--repeats 15]`.
+"""Time and size of the answer's PNG encodings: `python -m bench.png_encoding [--size 1024] [--repeats 15]`.
 
 Runs the default model (model_store/alphanet.pt) on the shared astronaut photo resized to a square, then encodes
 its alpha (output=alpha) and its cutout (RGBA, the default answer) as PNG with zlib level 1 under zlib's default
@@ -18,9 +18,9 @@ import torch
 from PIL import Image
 
 from alphanet.imageio import PNG_COMPRESS_LEVEL, cutout_rgba, to_uint8
+from alphanet.shared_data import square_photo
 
 REPO = Path(__file__).resolve().parents[1]
-PHOTO = REPO.parent / "shared" / "data" / "photos" / "astronaut.png"
 STRATEGIES = {"default": zlib.Z_DEFAULT_STRATEGY, "rle": zlib.Z_RLE}
 
 
@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    photo = np.array(Image.open(PHOTO).convert("RGB").resize((args.size, args.size)))
+    photo = square_photo(args.size)
     with torch.inference_mode():
         alpha = torch.jit.load(str(args.scripted))(torch.from_numpy(photo), None)[0].numpy()
     answers = {"alpha": to_uint8(alpha), "cutout": cutout_rgba(photo / 255.0, alpha)}

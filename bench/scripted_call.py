@@ -1,5 +1,5 @@
 """Peak memory and median time of a scripted AlphaNet file's call:
-`python bench/scripted_call.py [--scripted FILE] --size 1500 [--repeats 5] [--threads 2] [--trim-before-each]
+`python -m bench.scripted_call [--scripted FILE] --size 1500 [--repeats 5] [--threads 2] [--trim-before-each]
 [--profile]`.
 
 Loads the TorchScript file in this fresh process and runs it on the shared astronaut photo resized to a square
@@ -16,14 +16,12 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
+from alphanet.shared_data import square_photo
 from alphanet.worker import release_free_memory
 
 REPO = Path(__file__).resolve().parents[1]
-PHOTO = REPO.parent / "shared" / "data" / "photos" / "astronaut.png"
 
 
 def peak_rss_mib() -> float:
@@ -42,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = torch.jit.load(str(args.scripted))
-    image = torch.from_numpy(np.array(Image.open(PHOTO).convert("RGB").resize((args.size, args.size))))
+    image = torch.from_numpy(square_photo(args.size))
     before = peak_rss_mib()
     seconds = []
     with torch.inference_mode():

@@ -1,16 +1,14 @@
 """Serving benchmark: one 1024 px photo over HTTP vs the same work in-process.
 
-    python bench/serving.py --layout 2x1 --requests 5     (after `make mar`; prints one JSON line)
+    python -m bench.serving --layout 2x1 --requests 5     (from the repo root, after `make mar`; one JSON line)
 
-`--layout WxT` starts TorchServe (development profile, ports 18080-18082 and 17070-17071) with W workers of
-T threads and reports the cold start (launch to first answer), the median latency of sequential requests and
-the throughput of 2 clients. `--layout in-process` runs the same decode, scripted call and encode in this
-process on one thread. The request carries a trimap with an unknown band, so the matting network runs as it
-will with trained weights (the seeded random segmenter finds no foreground, and with nothing unknown the
-graph skips the matting network).
+`--layout WxT` starts TorchServe (development profile, free loopback ports) with W workers of T threads and
+reports the cold start (launch to first answer), the median latency of sequential requests and the throughput of
+2 clients. `--layout in-process` runs the same decode, scripted call and encode in this process on one thread.
+The request carries a trimap with an unknown band, so the matting network runs on every request, whatever the
+segmenter finds.
 """
 import argparse
-import io
 import json
 import os
 import statistics
@@ -19,32 +17,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import requests
 import torch
-from PIL import Image
 
-from alphanet.healthcheck import worker_statuses
 from alphanet.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer
-from alphanet.launch_torchserve import start_torchserve, stop_torchserve
+from bench.workload import request_files, workload
+from tests.torchserve import running_torchserve
 
 REPO = Path(__file__).resolve().parents[1]
 SIDE = 1024
-PORTS = {"8080": "18080", "8081": "18081", "8082": "18082", "7070": "17070", "7071": "17071"}
-
-
-def png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def workload() -> dict:
-    """The demo photo at SIDE px with a trimap: background on top, foreground at the bottom, unknown between."""
-    photo = Image.open(REPO / "alphanet" / "assets" / "demo.jpg").resize((SIDE, SIDE), Image.BICUBIC)
-    trimap = np.full((SIDE, SIDE), 128, dtype=np.uint8)
-    trimap[: SIDE // 4], trimap[-SIDE // 4:] = 0, 255
-    return {"image": png(photo), "trimap": png(Image.fromarray(trimap))}
 
 
 def in_process(files: dict, count: int) -> dict:
@@ -64,32 +45,20 @@ def in_process(files: dict, count: int) -> dict:
 
 
 def over_http(files: dict, count: int, workers: int, threads: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="bench-serving-") as folder:
-        root = Path(folder)
-        config = (REPO / "config" / "config.properties").read_text()
-        for port, replacement in PORTS.items():
-            config = config.replace(port, replacement)
-        (root / "config.properties").write_text(config.replace("model_store=model_store",
-                                                               f"model_store={REPO / 'model_store'}"))
-        env = {**os.environ, "ALPHANET_THREADS": str(threads), "LOG_LOCATION": str(root),
-               "METRICS_LOCATION": str(root)}
-        start = time.perf_counter()
-        with open(root / "stdout.log", "w") as log:
-            process = start_torchserve(root / "config.properties", root, root, env=env, log=log)
-        try:
-            while not worker_statuses("http://127.0.0.1:18081", "alphanet", root / "key_file.json"):
-                time.sleep(0.2)
-            requests.put("http://127.0.0.1:18081/models/alphanet", timeout=300,
-                         params={"min_worker": workers, "max_worker": workers, "synchronous": "true"})
-            return measure(files, count, start)
-        finally:
-            stop_torchserve(process)
+    """TorchServe with the archive's workers, rescaled to `workers` of `threads` threads, then measure()."""
+    start = time.perf_counter()  # the cold start counts from here: launch, workers READY, rescaling, first answer
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as root, \
+            running_torchserve("config.properties", REPO / "model_store", Path(root),
+                               environment={"ALPHANET_THREADS": str(threads)}) as server:
+        requests.put(f"{server.management}/models/alphanet", timeout=300,
+                     params={"min_worker": workers, "max_worker": workers, "synchronous": "true"})
+        return measure(f"{server.inference}/predictions/alphanet", files, count, start)
 
 
-def measure(files: dict, count: int, start: float) -> dict:
+def measure(url: str, files: dict, count: int, start: float) -> dict:
     """Cold start (from `start` to the first answer), then sequential latency, then 2 clients' throughput."""
     def post(_=None) -> requests.Response:
-        return requests.post("http://127.0.0.1:18080/predictions/alphanet", files=files, timeout=600)
+        return requests.post(url, files=files, timeout=600)
 
     while post().status_code != 200:
         time.sleep(0.2)
@@ -112,7 +81,7 @@ def main() -> None:
     parser.add_argument("--layout", default="2x1", help="WORKERSxTHREADS, or in-process")
     parser.add_argument("--requests", type=int, default=5)
     args = parser.parse_args()
-    files = workload()
+    files = request_files(*workload(SIDE))
     if args.layout == "in-process":
         result = in_process(files, args.requests)
     else:

@@ -70,11 +70,12 @@ def wait_until_ready(server: Server, process: subprocess.Popen, model: str = "al
 
 
 @contextmanager
-def running_torchserve(profile: str, store: Path, root: Path, settings: Optional[dict] = None):
+def running_torchserve(profile: str, store: Path, root: Path, settings: Optional[dict] = None,
+                       environment: Optional[dict] = None):
     """TorchServe with config/<profile> (and `settings` replacing some of its keys), serving `store`, everything
-    it writes under `root`; stopped, with all its processes, on exit. Each address keeps the profile's host, only
-    the ports are free ones, so the server binds where the profile says (loopback or all interfaces); the tests
-    talk to it on loopback."""
+    it writes under `root`, with `environment` added to its environment variables; stopped, with all its
+    processes, on exit. Each address keeps the profile's host, only the ports are free ones, so the server binds
+    where the profile says (loopback or all interfaces); the tests talk to it on loopback."""
     logs, work, tmp = root / "logs", root / "work", root / "tmp"
     for folder in (logs, work, tmp):
         folder.mkdir(parents=True)
@@ -90,7 +91,7 @@ def running_torchserve(profile: str, store: Path, root: Path, settings: Optional
         "model_store": store,
         **(settings or {}),
     }))
-    env = {**os.environ, "LOG_LOCATION": str(logs), "METRICS_LOCATION": str(logs)}
+    env = {**os.environ, **(environment or {}), "LOG_LOCATION": str(logs), "METRICS_LOCATION": str(logs)}
     with open(logs / "stdout.log", "w") as stdout:
         process = start_torchserve(config, cwd=work, tmpdir=tmp, env=env, log=stdout)
         server = Server(f"http://127.0.0.1:{http}", f"http://127.0.0.1:{management}",
