@@ -14,7 +14,6 @@ from alphanet.data.synthetic import generate_sample, main, write_dataset
 from alphanet.data.textures import TexturePool
 
 
-
 @pytest.fixture(scope="module")
 def texture_dir(tmp_path_factory) -> Path:
     """Two small photo-like images (one grey) to colour objects with."""

@@ -44,4 +44,3 @@ def test_each_weights_file_has_its_own_build_stamp():
     """Switching WEIGHTS rebuilds the archive even when the new file is older than the last build."""
     stamps = {make_value("BUILD_STAMP", *variables) for variables in ([], ["WEIGHTS=a/my.pt"], ["WEIGHTS=b/my.pt"])}
     assert len(stamps) == 3
-

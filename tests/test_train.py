@@ -68,7 +68,6 @@ def test_resume_takes_the_same_next_step_as_an_uninterrupted_run(tiny_data, tmp_
                            straight["model"]["matting_net.predict.weight"])
 
 
-
 def test_a_stop_at_an_epochs_last_batch_still_ends_the_epoch(tiny_data, tmp_path):
     """8 items in batches of 2: step 4 is epoch 1's last, so its metrics and weights are written then, and the
     next run starts epoch 2."""
@@ -78,6 +77,7 @@ def test_a_stop_at_an_epochs_last_batch_still_ends_the_epoch(tiny_data, tmp_path
     run(tiny_data, out, "matting", "--max-steps", "1")
     assert [row.split(",")[:2] for row in (out / "metrics.csv").read_text().splitlines()[1:]] == [["1", "4"]]
     assert torch.load(out / "last.pt", weights_only=False)["position"] == {"epoch": 1, "batch": 1, "step": 5}
+
 
 def test_full_epochs_write_metrics_preview_and_loadable_weights(tiny_data, tmp_path):
     out = run(tiny_data, tmp_path / "e2e_init", "matting", "--epochs", "1")
