@@ -6,6 +6,7 @@ default weights (`alphanet/weights/alphanet_default.pt`) or, while none has been
 and says so loudly.
 """
 import dataclasses
+import pickle
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +68,10 @@ def save_weights(model: AlphaNet, config: AlphaNetConfig, path: Union[str, Path]
 
 def read_weights(path: Union[str, Path]) -> dict:
     """The checked contents of a weights file."""
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:  # not a torch file, or a truncated one
+        raise ValueError(f"{path} is not an AlphaNet weights file ({type(error).__name__} from torch.load)") from None
     if not isinstance(blob, dict) or blob.get("format") != WEIGHTS_FORMAT:
         raise ValueError(f"{path} is not an AlphaNet weights file (format {WEIGHTS_FORMAT})")
     return blob

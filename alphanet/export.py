@@ -60,7 +60,10 @@ def main() -> None:
                                 dilate_fraction=args.dilate_fraction, max_side=args.max_side,
                                 mirror_average=args.mirror_average)
     start = time.perf_counter()
-    path = export_scripted(args.out, args.weights, args.precision, **overrides)
+    try:
+        path = export_scripted(args.out, args.weights, args.precision, **overrides)
+    except (OSError, ValueError) as error:  # a missing or unreadable weights file: its name, not a traceback
+        raise SystemExit(f"alphanet.export: {error}") from None
     print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - start:.1f} s")
 
 

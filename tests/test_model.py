@@ -249,6 +249,17 @@ def test_bf16_export_stays_close_to_fp32_and_unknown_precisions_are_refused():
         script_alphanet(weights_model, "fp16")
 
 
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04 truncated zip"])
+def test_export_names_an_unreadable_weights_file_without_a_traceback(tmp_path, content):
+    weights = tmp_path / "my.pt"
+    weights.write_bytes(content)
+    export = subprocess.run([sys.executable, "-m", "alphanet.export", "--weights", str(weights),
+                             "--out", str(tmp_path / "out.pt")], capture_output=True, text=True)
+    assert export.returncode == 1
+    assert f"{weights} is not an AlphaNet weights file" in export.stderr and "Traceback" not in export.stderr
+    assert not (tmp_path / "out.pt").exists()
+
 def test_exported_file_runs_in_a_fresh_process_with_only_torch(tmp_path):
     path = export_scripted(tmp_path / "alphanet.pt")
     probe = (
