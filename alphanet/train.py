@@ -287,6 +287,7 @@ def train_epoch(run: Run, args, train_set: Dataset, stop_at: Optional[int]) -> f
     """The epoch in progress, until its end or step `stop_at`; the last batch's loss (NaN if none was left)."""
     position = run.position
     batches = EpochBatches(len(train_set), args.batch_size, args.seed, position.epoch, skip=position.batch)
+    epoch_end = position.batch + len(batches)
     loader = DataLoader(train_set, batch_sampler=batches, num_workers=args.workers,
                         persistent_workers=False, pin_memory=run.device.type == "cuda")
     set_train_mode(run.model, args, position)
@@ -309,10 +310,10 @@ def train_epoch(run: Run, args, train_set: Dataset, stop_at: Optional[int]) -> f
         progress.set_postfix(loss=f"{last_loss:.4f}", img_s=f"{seen / (time.perf_counter() - started):.2f}")
         if position.step == args.freeze_bn_after_steps:
             set_train_mode(run.model, args, position)
-        if position.step % args.save_every == 0:
-            run.save()
         if stop_at is not None and position.step >= stop_at:
-            break
+            break  # the caller saves, as it does at the epoch's end
+        if position.step % args.save_every == 0 and position.batch < epoch_end:
+            run.save()
     return last_loss
 
 

@@ -404,10 +404,10 @@ def test_every_profile_registers_models_from_its_store_only(profile):
 def listening_ports(process_group: int) -> dict:
     """port -> address of every TCP socket a process of the group listens on."""
     ports = {}
-    for process in psutil.process_iter():
+    for member in psutil.process_iter():
         try:
-            if os.getpgid(process.pid) == process_group:
-                ports.update({c.laddr.port: c.laddr.ip for c in process.net_connections("tcp")
+            if os.getpgid(member.pid) == process_group:
+                ports.update({c.laddr.port: c.laddr.ip for c in member.net_connections("tcp")
                               if c.status == psutil.CONN_LISTEN})
         except (ProcessLookupError, psutil.NoSuchProcess):
             continue

@@ -6,7 +6,7 @@ import torch
 
 from alphanet.checkpoint import load_alphanet
 from alphanet.data.synthetic import write_dataset
-from alphanet.train import EpochBatches, make_dataset, parse_args, train
+from alphanet.train import EpochBatches, Run, make_dataset, parse_args, train
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -77,6 +77,16 @@ def test_a_stop_at_an_epochs_last_batch_still_ends_the_epoch(tiny_data, tmp_path
     run(tiny_data, out, "matting", "--max-steps", "1")
     assert [row.split(",")[:2] for row in (out / "metrics.csv").read_text().splitlines()[1:]] == [["1", "4"]]
     assert torch.load(out / "last.pt", weights_only=False)["position"] == {"epoch": 1, "batch": 1, "step": 5}
+
+
+def test_each_step_is_saved_once(tiny_data, tmp_path, monkeypatch):
+    """Steps 2 and 4 are save points; step 4 also ends epoch 1 and step 5 is where --max-steps stops: the epoch's
+    end and the stop save, and nothing saves the same step again."""
+    saved_steps = []
+    real_save = Run.save
+    monkeypatch.setattr(Run, "save", lambda run: saved_steps.append(run.position.step) or real_save(run))
+    run(tiny_data, tmp_path / "s", "matting", "--max-steps", "5", "--save-every", "2")
+    assert saved_steps == [2, 4, 5]
 
 
 def test_full_epochs_write_metrics_preview_and_loadable_weights(tiny_data, tmp_path):
