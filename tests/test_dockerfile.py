@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.make_dry_run import REPO, dry_run, program_words
 
 
 def instructions() -> list:
@@ -56,10 +56,9 @@ def tracked(path: str) -> bool:
 
 def archiver_options() -> dict:
     """The options `make mar` gives torch-model-archiver ({"--model-name": "alphanet", ...}); empty without one."""
-    dry_run = subprocess.run(["make", "--no-print-directory", "-n", "-B", "mar"], cwd=REPO,
-                             capture_output=True, text=True).stdout.replace("\\\n", " ")
-    archiver = next((line for line in dry_run.splitlines() if "torch-model-archiver" in line), "")
-    return dict(re.findall(r"(--[\w-]+) ([^\s-]\S*)", archiver))
+    words = program_words("torch-model-archiver", "mar")
+    return {option: value for option, value in zip(words, words[1:])
+            if option.startswith("--") and not value.startswith("-")}
 
 
 def made_by_make_mar(path: str) -> bool:
@@ -116,9 +115,7 @@ def test_it_installs_the_projects_pins_from_requirements_txt():
     assert re.search(r"^torch==2\.13\.0$", pins, re.MULTILINE)
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert project["tool"]["setuptools"]["dynamic"]["dependencies"]["file"] == ["requirements.txt"]
-    make_install = subprocess.run(["make", "--no-print-directory", "-n", "-B", "install"], cwd=REPO,
-                                  capture_output=True, text=True).stdout
-    assert "pip install -r requirements.txt" in make_install
+    assert any("pip install -r requirements.txt" in command for command in dry_run("install"))
 
 
 def test_runtime_matches_the_project():

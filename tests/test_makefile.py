@@ -1,18 +1,14 @@
 """The Makefile's build choices reach the commands `make mar` runs (a dry run: nothing is built)."""
-import shlex
 import subprocess
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.make_dry_run import REPO, program_words
 
 
 def export_arguments(*variables: str) -> list:
     """The words of the `alphanet.export` command `make mar VARIABLE=value...` would run."""
-    dry_run = subprocess.run(["make", "--no-print-directory", "-n", "-B", "mar", *variables], cwd=REPO,
-                             capture_output=True, text=True)
-    assert dry_run.returncode == 0, dry_run.stderr
-    commands = dry_run.stdout.replace("\\\n", " ").splitlines()
-    return shlex.split(next(command for command in commands if "alphanet.export" in command))
+    words = program_words("alphanet.export", "mar", *variables)
+    assert words, "make mar runs no alphanet.export"
+    return words
 
 
 def make_value(variable: str, *variables: str) -> str:
