@@ -6,7 +6,7 @@ import torch
 
 from alphanet.checkpoint import load_alphanet
 from alphanet.data.synthetic import write_dataset
-from alphanet.train import EpochBatches, Run, make_dataset, parse_args, train
+from alphanet.train import EpochBatches, Run, make_dataset, native_bf16, parse_args, train, uses_bf16
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -30,6 +30,17 @@ def test_epoch_batches_replay_and_skip():
     assert full == EpochBatches(10, 3, run_seed=1, epoch=2).batches
     assert EpochBatches(10, 3, run_seed=1, epoch=2, skip=2).batches == full[2:]
     assert full != EpochBatches(10, 3, run_seed=1, epoch=3).batches
+
+
+def test_auto_precision_uses_bf16_only_where_the_cpu_has_it():
+    """The CPU's own flags (what `make mar` reads for the same choice) decide; an explicit choice is kept."""
+    cpu = torch.device("cpu")
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    flags = set(next(line for line in cpuinfo if line.startswith("flags")).split())
+    assert native_bf16(cpu) == bool(flags & {"avx512_bf16", "amx_bf16"})
+    assert uses_bf16("auto", cpu) == native_bf16(cpu)
+    assert uses_bf16("bf16", cpu) and not uses_bf16("fp32", cpu)
+    assert parse_args(["seg", "--data", "d", "--out", "o"]).precision == "auto"
 
 
 @pytest.mark.parametrize("stage, laplacian_weight, gradient_weight",
