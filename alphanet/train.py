@@ -232,9 +232,10 @@ def native_bf16(device: torch.device) -> bool:
     return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
 
 
-def uses_bf16(precision: str, device: torch.device) -> bool:
-    """`--precision` on `device`: "auto" is bf16 autocast where the hardware has it, fp32 elsewhere."""
-    return precision == "bf16" or (precision == "auto" and native_bf16(device))
+def uses_bf16(precision: str, native: bool) -> bool:
+    """`--precision` on a device with (`native`) or without bfloat16 hardware: "auto" is bf16 autocast where the
+    hardware has it, fp32 elsewhere."""
+    return precision == "bf16" or (precision == "auto" and native)
 
 
 def start_run(args, steps_per_epoch: int) -> Run:
@@ -251,9 +252,10 @@ def start_run(args, steps_per_epoch: int) -> Run:
     total_steps = steps_per_epoch * args.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(  # cosine decay to 5% over the planned run
         optimizer, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
-    bf16 = uses_bf16(args.precision, device)
+    native = native_bf16(device)
+    bf16 = uses_bf16(args.precision, native)
     print(f"precision: {'bf16 autocast' if bf16 else 'fp32'} ({args.precision}; this {device.type} "
-          f"{'has' if native_bf16(device) else 'lacks'} native bfloat16)")
+          f"{'has' if native else 'lacks'} native bfloat16)")
     run = Run(out, device, model, optimizer, scheduler, E2ELoss(), Position(), bf16)
     if run.checkpoint.exists() and not args.restart:
         run.resume()

@@ -38,8 +38,8 @@ def test_auto_precision_uses_bf16_only_where_the_cpu_has_it():
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     flags = set(next(line for line in cpuinfo if line.startswith("flags")).split())
     assert native_bf16(cpu) == bool(flags & {"avx512_bf16", "amx_bf16"})
-    assert uses_bf16("auto", cpu) == native_bf16(cpu)
-    assert uses_bf16("bf16", cpu) and not uses_bf16("fp32", cpu)
+    assert uses_bf16("auto", native=True) and not uses_bf16("auto", native=False)
+    assert uses_bf16("bf16", native=False) and not uses_bf16("fp32", native=True)
     assert parse_args(["seg", "--data", "d", "--out", "o"]).precision == "auto"
 
 
