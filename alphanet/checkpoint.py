@@ -42,6 +42,7 @@ class AlphaNetConfig:
     dilate_fraction: Optional[float] = None
     max_side: int = DEFAULT_MAX_SIDE
     mirror_average: bool = True  # files written before this field existed get it too
+    guided_filter: bool = True  # as mirror_average
 
 
 def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
@@ -56,7 +57,8 @@ def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
     erode_default, dilate_default = ED_FRACTIONS[config.segmenter]
     ed_layer = EDLayer(erode_default if config.erode_fraction is None else config.erode_fraction,
                        dilate_default if config.dilate_fraction is None else config.dilate_fraction)
-    return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side, config.mirror_average)
+    return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side, config.mirror_average,
+                   config.guided_filter)
 
 
 def save_weights(model: AlphaNet, config: AlphaNetConfig, path: Union[str, Path]) -> None:

@@ -52,13 +52,16 @@ def main() -> None:
     parser.add_argument("--mirror-average", action=argparse.BooleanOptionalAction,
                         help="matte the image and its mirror image and average them: better mattes, twice the "
                              "matting net's time (MODEL_CARD.md, BENCHMARKS.md); default: the weights file's (on)")
+    parser.add_argument("--guided-filter", action=argparse.BooleanOptionalAction,
+                        help="refine the matte with the photo as guide (alphanet/guided_filter.py): smoother, truer "
+                             "edges for a little time (MODEL_CARD.md, BENCHMARKS.md); default: the weights file's (on)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="the matting net's arithmetic: fp32 (exact, any CPU) or bf16 (about 2x faster on CPUs "
                              "with AVX512-BF16 or AMX, slower elsewhere; BENCHMARKS.md)")
     args = parser.parse_args()
     overrides = given_overrides(segmenter=args.segmenter, erode_fraction=args.erode_fraction,
                                 dilate_fraction=args.dilate_fraction, max_side=args.max_side,
-                                mirror_average=args.mirror_average)
+                                mirror_average=args.mirror_average, guided_filter=args.guided_filter)
     start = time.perf_counter()
     try:
         path = export_scripted(args.out, args.weights, args.precision, **overrides)

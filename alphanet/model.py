@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .ed_layer import EDLayer
+from .guided_filter import refine_matte
 from .matting_net import OUTPUT_STRIDE, MattingNet
 from .resize import cap_long_side, pad_to_multiple, resize_bilinear
 
@@ -46,16 +47,18 @@ def fuse(raw_alpha: Tensor, trimap: Tensor) -> Tensor:
 class AlphaNet(nn.Module):
     """The whole pipeline. `segmenter`: `(1, 3, h, w)` RGB in [0, 1] -> `(1, 1, h, w)` foreground probability.
     `mirror_average`: forward() mattes the image and its mirror image and averages the two (MODEL_CARD.md: better
-    on nearly every validation image, for twice the matting net's time); training calls `matte` once."""
+    on nearly every validation image, for twice the matting net's time); `guided_filter`: forward() refines the
+    net's matte with the photo as guide (alphanet/guided_filter.py); training calls `matte` once, unrefined."""
 
     def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
-                 max_side: int = DEFAULT_MAX_SIDE, mirror_average: bool = True):
+                 max_side: int = DEFAULT_MAX_SIDE, mirror_average: bool = True, guided_filter: bool = True):
         super().__init__()
         self.segmenter = segmenter
         self.matting_net = matting_net
         self.ed_layer = ed_layer
         self.max_side = max_side
         self.mirror_average = mirror_average
+        self.guided_filter = guided_filter
         self.stride = OUTPUT_STRIDE
 
     def predict_trimap(self, rgb: Tensor) -> Tensor:
@@ -100,6 +103,9 @@ class AlphaNet(nn.Module):
                 raw_alpha = self.matte_mirror_averaged(rgb, capped_trimap)
             else:
                 raw_alpha = self.matte(rgb, capped_trimap)
+            if self.guided_filter:
+                # Fused first, so that the fit sees the known pixels at their true 0 and 1.
+                raw_alpha = refine_matte(rgb, fuse(raw_alpha, capped_trimap))
             raw_alpha = resize_bilinear(raw_alpha, [height, width]).clamp(0.0, 1.0)
             alpha = fuse(raw_alpha, full_trimap)
         else:

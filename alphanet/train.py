@@ -381,7 +381,7 @@ def train(args) -> Path:
 
 def _config_of(model: AlphaNet) -> dict:
     return {"seg_input_size": model.segmenter.input_size, "max_side": model.max_side,
-            "mirror_average": model.mirror_average}
+            "mirror_average": model.mirror_average, "guided_filter": model.guided_filter}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

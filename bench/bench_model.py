@@ -61,16 +61,20 @@ def main() -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="the scripted matting net's")
     parser.add_argument("--mirror-average", action=argparse.BooleanOptionalAction,
                         help="matte the mirror image too and average (default: the weights file's, on)")
+    parser.add_argument("--guided-filter", action=argparse.BooleanOptionalAction,
+                        help="refine the matte with the photo as guide (default: the weights file's, on)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     eager = load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter,
-                                                          mirror_average=args.mirror_average))
+                                                          mirror_average=args.mirror_average,
+                                                          guided_filter=args.guided_filter))
     scripted = script_alphanet(eager, args.precision)
     with tempfile.TemporaryDirectory() as tmp:
         scripted.save(f"{tmp}/alphanet.pt")
         file_mib = Path(f"{tmp}/alphanet.pt").stat().st_size / 2**20
     peaks = {name: matmul_peak_gflops(dtype) for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
-    print(f"mirror averaging {'on' if eager.mirror_average else 'off'}; threads {args.threads}; "
+    print(f"mirror averaging {'on' if eager.mirror_average else 'off'}; "
+          f"guided filter {'on' if eager.guided_filter else 'off'}; threads {args.threads}; "
           f"matmul peak fp32 {peaks['fp32']:.1f}, bf16 {peaks['bf16']:.1f} GFLOP/s; "
           f"scripted file ({args.precision} matting net) {file_mib:.1f} MiB")
     for name, part in (("segmenter", eager.segmenter), ("matting_net", eager.matting_net)):

@@ -40,3 +40,10 @@ def test_each_weights_file_has_its_own_build_stamp():
     """Switching WEIGHTS rebuilds the archive even when the new file is older than the last build."""
     stamps = {make_value("BUILD_STAMP", *variables) for variables in ([], ["WEIGHTS=a/my.pt"], ["WEIGHTS=b/my.pt"])}
     assert len(stamps) == 3
+
+
+def test_inference_choices_reach_the_export_and_have_their_own_build_stamps():
+    for variable, flag in (("MIRROR", "mirror-average"), ("GUIDED_FILTER", "guided-filter")):
+        assert f"--{flag}" in export_arguments() and f"--no-{flag}" not in export_arguments()
+        assert f"--no-{flag}" in export_arguments(f"{variable}=off")
+        assert make_value("BUILD_STAMP") != make_value("BUILD_STAMP", f"{variable}=off")

@@ -13,6 +13,7 @@ from alphanet.attention import AttentionModule, attention_pool, attention_unpool
 from alphanet.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
 from alphanet.ed_layer import EDLayer
 from alphanet.export import export_scripted, script_alphanet
+from alphanet.guided_filter import refine_matte
 from alphanet.inference_form import SplitDecoderStage, StemHead, StemStage, inference_form
 from alphanet.matting_net import OUTPUT_STRIDE, MattingNet
 
@@ -176,7 +177,17 @@ def test_fusion_keeps_the_trimap_outside_the_band_and_honours_a_user_trimap(mode
     assert torch.equal(auto_alpha[known], auto_trimap[known])
 
 
-def test_mirror_averaging_averages_the_two_passes_and_mirrors_with_the_image(model):
+@pytest.fixture()
+def unrefined(model):
+    """The model without its guided filter, for one test of the net's passes: the filter runs after the passes
+    are averaged and the clamp after it is not linear, so with it on the passes do not add up exactly."""
+    model.guided_filter = False
+    yield model
+    model.guided_filter = True
+
+
+def test_mirror_averaging_averages_the_two_passes_and_mirrors_with_the_image(unrefined):
+    model = unrefined
     image = load_rgb(SHARED / "data" / "lemur" / "lemur.png")
     trimap = torch.from_numpy(np.array(Image.open(SHARED / "data" / "lemur" / "lemur_trimap.png").convert("L")))
     mirror = lambda tensor: tensor.flip(1).contiguous()  # noqa: E731 - (H, W[, 3]): left-right
@@ -194,10 +205,31 @@ def test_mirror_averaging_averages_the_two_passes_and_mirrors_with_the_image(mod
     assert (plain - mirror(plain_of_mirror)).abs().max() > 0.01  # one pass alone is not mirror-symmetric
 
 
-def test_mirror_averaging_is_a_config_choice_kept_by_export():
+def test_the_guided_filter_refines_the_fused_matte_in_the_band(model):
+    image = load_rgb(PHOTOS[0])[:96, :128].contiguous()
+    trimap = torch.full(image.shape[:2], 128, dtype=torch.uint8)
+    trimap[:, :20], trimap[:, -20:] = 0, 255
+    with torch.no_grad():
+        refined, levels = model(image, trimap)
+        model.guided_filter = False
+        try:
+            unrefined, _ = model(image, trimap)
+        finally:
+            model.guided_filter = True
+    rgb = image.permute(2, 0, 1)[None].float() / 255
+    expected = refine_matte(rgb, unrefined[None, None])[0, 0].clamp(0, 1)  # the model fuses before the filter
+    band = levels == 0.5
+    torch.testing.assert_close(refined[band], expected[band], atol=1e-5, rtol=0)
+    assert torch.equal(refined[~band], levels[~band])
+    assert (refined - unrefined)[band].abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("choice", ["mirror_average", "guided_filter"])
+def test_inference_choices_are_config_fields_kept_by_export(choice):
     on = load_alphanet(None)
-    assert on.mirror_average  # files written without the field (as the default weights were) get it on
-    off = load_alphanet(None, mirror_average=False)
+    assert getattr(on, choice)  # files written without the field (as the default weights were) get it on
+    off = load_alphanet(None, **{choice: False})
+    assert not getattr(off, choice)
     image = load_rgb(PHOTOS[0])[:128, :128].contiguous()
     trimap = torch.full(image.shape[:2], 128, dtype=torch.uint8)
     with torch.no_grad():
