@@ -17,7 +17,7 @@ PRECISION ?= $(shell grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null &
 # validation image for twice the matting net's time, MODEL_CARD.md / BENCHMARKS.md) or off (one pass, faster).
 MIRROR ?= on
 # The guided filter (on: refine the matte with the photo as guide; smoother, truer edges on the validation
-# composites for about 0.1 s, MODEL_CARD.md / BENCHMARKS.md) or off (the matting net's matte as it is).
+# composites for about 2 % of a call's time, MODEL_CARD.md / BENCHMARKS.md) or off (the matting net's matte as it is).
 GUIDED_FILTER ?= on
 # The weights packed into the archive: empty for the project's default (alphanet/weights/alphanet_default.pt), or
 # a file `python -m alphanet.checkpoint` wrote from your own training runs: `make serve WEIGHTS=my.pt`.

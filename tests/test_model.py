@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from alphanet.attention import AttentionModule, attention_pool, attention_unpool
@@ -16,6 +17,8 @@ from alphanet.export import export_scripted, script_alphanet
 from alphanet.guided_filter import refine_matte
 from alphanet.inference_form import SplitDecoderStage, StemHead, StemStage, inference_form
 from alphanet.matting_net import OUTPUT_STRIDE, MattingNet
+from alphanet.model import cap_long_side, fuse
+from alphanet.resize import resize_bilinear
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTOS = sorted((SHARED / "data" / "photos").glob("*.*g"))
@@ -178,12 +181,11 @@ def test_fusion_keeps_the_trimap_outside_the_band_and_honours_a_user_trimap(mode
 
 
 @pytest.fixture()
-def unrefined(model):
+def unrefined(model, monkeypatch):
     """The model without its guided filter, for one test of the net's passes: the filter runs after the passes
     are averaged and the clamp after it is not linear, so with it on the passes do not add up exactly."""
-    model.guided_filter = False
-    yield model
-    model.guided_filter = True
+    monkeypatch.setattr(model, "guided_filter", False)  # monkeypatch puts the prior value back
+    return model
 
 
 def test_mirror_averaging_averages_the_two_passes_and_mirrors_with_the_image(unrefined):
@@ -205,23 +207,26 @@ def test_mirror_averaging_averages_the_two_passes_and_mirrors_with_the_image(unr
     assert (plain - mirror(plain_of_mirror)).abs().max() > 0.01  # one pass alone is not mirror-symmetric
 
 
-def test_the_guided_filter_refines_the_fused_matte_in_the_band(model):
+@pytest.mark.parametrize("max_side", [None, 64], ids=["within the cap", "above the cap"])
+def test_the_guided_filter_refines_the_fused_matte_in_the_band(model, monkeypatch, max_side):
+    """The filter's place in the pipeline: on the matte fused with the capped trimap (so the fit sees the known
+    pixels at 0 and 1), before the resize back to the input size, with the known pixels exact afterwards."""
+    if max_side is not None:
+        monkeypatch.setattr(model, "max_side", max_side)
     image = load_rgb(PHOTOS[0])[:96, :128].contiguous()
     trimap = torch.full(image.shape[:2], 128, dtype=torch.uint8)
     trimap[:, :20], trimap[:, -20:] = 0, 255
     with torch.no_grad():
         refined, levels = model(image, trimap)
-        model.guided_filter = False
-        try:
-            unrefined, _ = model(image, trimap)
-        finally:
-            model.guided_filter = True
-    rgb = image.permute(2, 0, 1)[None].float() / 255
-    expected = refine_matte(rgb, unrefined[None, None])[0, 0].clamp(0, 1)  # the model fuses before the filter
+        rgb = cap_long_side(image.permute(2, 0, 1)[None].float() / 255, model.max_side)
+        capped_levels = F.interpolate(levels[None, None], size=rgb.shape[2:], mode="nearest")
+        fused = fuse(model.matte_mirror_averaged(rgb, capped_levels), capped_levels)
+        expected = resize_bilinear(refine_matte(rgb, fused), list(image.shape[:2])).clamp(0, 1)[0, 0]
+        unfiltered = resize_bilinear(fused, list(image.shape[:2]))[0, 0]
     band = levels == 0.5
     torch.testing.assert_close(refined[band], expected[band], atol=1e-5, rtol=0)
     assert torch.equal(refined[~band], levels[~band])
-    assert (refined - unrefined)[band].abs().max() > 1e-3
+    assert (refined - unfiltered)[band].abs().max() > 1e-3
 
 
 @pytest.mark.parametrize("choice", ["mirror_average", "guided_filter"])
