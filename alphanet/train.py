@@ -11,7 +11,7 @@
 A run lives in one folder: `last.pt` (everything needed to resume exactly: weights, optimiser, position in the
 epoch, random seeds), `weights.pt` (compact fp16 AlphaNet weights after the last epoch, what export and serving
 load), `metrics.csv` (validation MSE, SAD, gradient, connectivity and IoU per epoch, on the same validation items
-in every run) and `preview_epochNNN.png`.
+in every run) and `preview_epochNNN.png`; `--validate-only` adds `validation.csv`, the same metrics item by item.
 Run the same command again to resume after an interruption. Uses CUDA when available. `--data` takes several
 roots of one layout and pools their items (say the default synthetic set and one rich in see-through objects).
 """
@@ -278,7 +278,8 @@ def set_train_mode(model: AlphaNet, args, position: Position) -> None:
         freeze_backbone_batchnorm(model)
 
 
-def validate(model: AlphaNet, args, loader: DataLoader, device, out: Path, epoch: int) -> Dict[str, float]:
+def validate(model: AlphaNet, args, loader: DataLoader, device, out: Path, epoch: int) -> List[Dict[str, float]]:
+    """One row of metrics per validation item, in the loader's order; saves the epoch's preview picture."""
     model.eval()
     rows, shown = [], ([], [], [])
     for batch in loader:
@@ -291,6 +292,10 @@ def validate(model: AlphaNet, args, loader: DataLoader, device, out: Path, epoch
             shown[1].append(trimap[i, 0].cpu().numpy())
             shown[2].append(alpha[i, 0].cpu().numpy())
     save_preview(out / f"preview_epoch{epoch:03d}.png", *shown)
+    return rows
+
+
+def mean_scores(rows: List[Dict[str, float]]) -> Dict[str, float]:
     return {name: float(np.mean([r[name] for r in rows])) for name in METRIC_NAMES}
 
 
@@ -301,6 +306,15 @@ def append_csv(path: Path, row: Dict[str, float]) -> None:
         if new:
             writer.writeheader()
         writer.writerow(row)
+
+
+def write_item_scores(path: Path, rows: List[Dict[str, float]]) -> None:
+    """One CSV row per validation item, numbered in the validation set's order (sorted file names): to see
+    whether a mean is lowered by a few failures or by every item a little."""
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["item", *METRIC_NAMES])
+        writer.writeheader()
+        writer.writerows({"item": item, **{name: row[name] for name in METRIC_NAMES}} for item, row in enumerate(rows))
 
 
 def train_epoch(run: Run, args, train_set: Dataset, stop_at: Optional[int]) -> float:
@@ -342,7 +356,7 @@ def end_epoch(run: Run, args, val_loader: Optional[DataLoader], last_loss: float
     position = run.position
     row = {"epoch": position.epoch + 1, "step": position.step, "train_loss": last_loss}
     if val_loader is not None:
-        row.update(validate(run.model, args, val_loader, run.device, run.out, position.epoch + 1))
+        row.update(mean_scores(validate(run.model, args, val_loader, run.device, run.out, position.epoch + 1)))
     append_csv(run.out / "metrics.csv", row)
     print(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
     position.epoch, position.batch = position.epoch + 1, 0
@@ -366,8 +380,9 @@ def train(args) -> Path:
     if args.validate_only:
         if val_loader is None:
             raise ValueError("--validate-only needs --val-data")
-        scores = validate(run.model, args, val_loader, run.device, run.out, run.position.epoch)
-        print(" ".join(f"{k}={v:.5g}" for k, v in scores.items()) + f" (step {run.position.step})")
+        rows = validate(run.model, args, val_loader, run.device, run.out, run.position.epoch)
+        write_item_scores(run.out / "validation.csv", rows)
+        print(" ".join(f"{k}={v:.5g}" for k, v in mean_scores(rows).items()) + f" (step {run.position.step})")
         return run.out
     stop_at = run.position.step + args.max_steps if args.max_steps else None
     while run.position.epoch < args.epochs and (stop_at is None or run.position.step < stop_at):
@@ -435,7 +450,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--weights-only", action="store_true",
                         help="write weights.pt from the run's last.pt (mid-epoch too) and stop")
     parser.add_argument("--validate-only", action="store_true",
-                        help="print the validation metrics of the run's last.pt (mid-epoch too) and stop")
+                        help="print the validation metrics of the run's last.pt (mid-epoch too), write them item "
+                             "by item to validation.csv, and stop")
     args = parser.parse_args(argv)
     if args.stage != "seg" and args.layout == "image-mask":
         parser.error("image-mask data has no alpha: it can only train the seg stage")
