@@ -3,11 +3,11 @@
 
 In every window the refined alpha is an affine function of the photo's colour, fitted to the net's alpha by least
 squares: the local colour-line model that closed-form matting is built on. It keeps the edges the photo has and
-removes texture the net adds where the photo has none: on the model card's Table II (validation composites 0-39,
-ground-truth trimaps) it took the gradient error from 4.63 to 2.56 and the SAD from 5.37 to 4.56. Its cost: where
-the band crosses a strong background edge, that edge leaks some partial alpha (MODEL_CARD.md). The fit runs on a
-copy SUBSAMPLE times smaller; its coefficients are upsampled and applied to the full-size photo, which keeps the
-photo's own edges sharp.
+removes texture the net adds where the photo has none: on the model card's Table II (38 of validation composites
+0-39, ground-truth trimaps) it took the gradient error from 4.63 to 2.56 and the SAD from 5.37 to 4.56. Its cost:
+where the band crosses a strong background edge, that edge leaks some partial alpha (MODEL_CARD.md). The fit runs
+on a copy SUBSAMPLE times smaller; its coefficients are upsampled and applied to the full-size photo, which keeps
+the photo's own edges sharp.
 
 The three constants were chosen on validation composites 40-119, which the model card's tables (images 0-39) do
 not use.

@@ -296,6 +296,7 @@ def validate(model: AlphaNet, args, loader: DataLoader, device, out: Path, epoch
 
 
 def mean_scores(rows: List[Dict[str, float]]) -> Dict[str, float]:
+    """`validate`'s rows -> each metric's mean over the items."""
     return {name: float(np.mean([r[name] for r in rows])) for name in METRIC_NAMES}
 
 
@@ -308,13 +309,14 @@ def append_csv(path: Path, row: Dict[str, float]) -> None:
         writer.writerow(row)
 
 
-def write_item_scores(path: Path, rows: List[Dict[str, float]]) -> None:
-    """One CSV row per validation item, numbered in the validation set's order (sorted file names): to see
-    whether a mean is lowered by a few failures or by every item a little."""
+def write_item_scores(path: Path, names: List[str], rows: List[Dict[str, float]]) -> None:
+    """One CSV row per validation item, named by its file stem (rewritten each time): to see whether a mean is
+    lowered by a few failures or by every item a little."""
     with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["item", *METRIC_NAMES])
+        writer = csv.DictWriter(f, fieldnames=["name", *METRIC_NAMES])
         writer.writeheader()
-        writer.writerows({"item": item, **{name: row[name] for name in METRIC_NAMES}} for item, row in enumerate(rows))
+        writer.writerows({"name": name, **{metric: row[metric] for metric in METRIC_NAMES}}
+                         for name, row in zip(names, rows, strict=True))
 
 
 def train_epoch(run: Run, args, train_set: Dataset, stop_at: Optional[int]) -> float:
@@ -381,7 +383,7 @@ def train(args) -> Path:
         if val_loader is None:
             raise ValueError("--validate-only needs --val-data")
         rows = validate(run.model, args, val_loader, run.device, run.out, run.position.epoch)
-        write_item_scores(run.out / "validation.csv", rows)
+        write_item_scores(run.out / "validation.csv", val_set.reader.names, rows)  # the loader keeps its order
         print(" ".join(f"{k}={v:.5g}" for k, v in mean_scores(rows).items()) + f" (step {run.position.step})")
         return run.out
     stop_at = run.position.step + args.max_steps if args.max_steps else None

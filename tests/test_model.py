@@ -207,7 +207,7 @@ def test_mirror_averaging_averages_the_two_passes_and_mirrors_with_the_image(unr
     assert (plain - mirror(plain_of_mirror)).abs().max() > 0.01  # one pass alone is not mirror-symmetric
 
 
-@pytest.mark.parametrize("max_side", [None, 64], ids=["within the cap", "above the cap"])
+@pytest.mark.parametrize("max_side", [None, 64], ids=["within_cap", "above_cap"])
 def test_the_guided_filter_refines_the_fused_matte_in_the_band(model, monkeypatch, max_side):
     """The filter's place in the pipeline: on the matte fused with the capped trimap (so the fit sees the known
     pixels at 0 and 1), before the resize back to the input size, with the known pixels exact afterwards."""
