@@ -2,9 +2,10 @@
 `python -m alphanet.segmentation_iou --data DIR [--weights FILE] [--segmenter deeplab|selfie] [--out CSV]`.
 
 `train seg --validate-only` scores the bare network on square resized images, as it trains. This scores what an
-archive runs: the weights file's segmenter (or `--segmenter`'s) at its own input size, aspect kept, its mask (probability > 0.5)
-against alpha > 0.5 at full size, one IoU per image of an image + alpha folder (`image/`, `alpha/`), and their
-mean, median and count below 0.5 (a mean can hide a long tail of missed objects).
+archive runs: the photo's long side capped as AlphaNet caps it, the weights file's segmenter (or `--segmenter`'s)
+at its own input size, aspect kept, its mask (probability > 0.5) brought back to full size as the trimap is, then
+compared with alpha > 0.5: one IoU per image of an image + alpha folder (`image/`, `alpha/`), and their mean,
+median and count below 0.5 (a mean can hide a long tail of missed objects).
 """
 import argparse
 import csv
@@ -13,22 +14,27 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from alphanet.checkpoint import SEGMENTERS, given_overrides, load_alphanet
+from alphanet.data.image_io import DatasetError
 from alphanet.data.readers import ImageAlphaReader
+from alphanet.resize import cap_long_side
 from alphanet.validation import mask_iou
 
 
-def segmentation_ious(segmenter: torch.nn.Module, reader: ImageAlphaReader) -> List[float]:
-    """IoU of `segmenter`'s mask against alpha > 0.5, for each item of `reader` in its order."""
+def segmentation_ious(segmenter: torch.nn.Module, reader: ImageAlphaReader, max_side: int) -> List[float]:
+    """IoU of `segmenter`'s mask against alpha > 0.5, for each item of `reader` in its order, the photo capped
+    at `max_side` first and the mask resized back as `AlphaNet.forward` does."""
     ious = []
     for index in tqdm(range(len(reader.names)), desc="segmentation IoU", unit="image"):
         sample = reader.read(index, rng=None)
         rgb = torch.from_numpy(np.ascontiguousarray(sample.fg.transpose(2, 0, 1)))[None].float()
         with torch.no_grad():
-            probability = segmenter(rgb)[0, 0].numpy()
-        ious.append(mask_iou(probability > 0.5, sample.alpha > 0.5))
+            capped_mask = (segmenter(cap_long_side(rgb, max_side)) > 0.5).float()
+        mask = F.interpolate(capped_mask, size=list(sample.alpha.shape), mode="nearest")[0, 0].numpy() > 0.5
+        ious.append(mask_iou(mask, sample.alpha > 0.5))
     return ious
 
 
@@ -44,9 +50,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    segmenter = load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter)).segmenter
-    reader = ImageAlphaReader.from_root(args.data)
-    ious = segmentation_ious(segmenter, reader)
+    model = load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter))
+    try:
+        reader = ImageAlphaReader.from_root(args.data)
+        ious = segmentation_ious(model.segmenter, reader, model.max_side)
+    except DatasetError as error:  # a bad folder or file: one line naming it, as alphanet.evaluate does
+        raise SystemExit(f"error: {error}") from None
     if args.out:
         with args.out.open("w", newline="") as f:
             csv.writer(f).writerows([("name", "iou"), *zip(reader.names, ious)])

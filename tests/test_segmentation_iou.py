@@ -12,13 +12,14 @@ from alphanet.segmentation_iou import main, segmentation_ious
 
 class BrightIsForeground(torch.nn.Module):
     """A stand-in segmenter, `(1, 3, H, W)` -> `(1, 1, H, W)`: foreground where the image is bright, optionally
-    shifted right by `shift` pixels, so that its IoU against a known object is known."""
+    shifted right by `shift` pixels, so that its IoU against a known object is known; records the sizes it saw."""
 
     def __init__(self, shift: int = 0):
         super().__init__()
-        self.shift = shift
+        self.shift, self.seen = shift, []
 
     def forward(self, rgb):
+        self.seen.append(tuple(rgb.shape[2:]))
         return (rgb.mean(dim=1, keepdim=True) > 0.5).float().roll(self.shift, dims=3)
 
 
@@ -38,8 +39,18 @@ def make_folder(root: Path, count: int = 3) -> Path:
 @pytest.mark.parametrize("shift,expected", [(0, 1.0), (10, 200 / 600)])
 def test_each_image_gets_the_iou_of_its_mask_against_the_alpha(tmp_path, shift, expected):
     reader = ImageAlphaReader.from_root(make_folder(tmp_path))
-    ious = segmentation_ious(BrightIsForeground(shift), reader)
+    ious = segmentation_ious(BrightIsForeground(shift), reader, max_side=64)
     assert ious == pytest.approx([expected] * 3)
+
+
+def test_photos_above_the_cap_are_segmented_capped_and_scored_at_full_size(tmp_path):
+    reader = ImageAlphaReader.from_root(make_folder(tmp_path))
+    segmenter = BrightIsForeground()
+    ious = segmentation_ious(segmenter, reader, max_side=32)
+    assert segmenter.seen == [(24, 32)] * 3  # the 48 x 64 photos at half size, as AlphaNet caps them
+    # Squares on even rows and columns survive halving exactly; the middle one starts on row 11, so its edge rows
+    # pair with background rows, average below 0.5 and drop out: 18 of its 20 rows come back.
+    assert ious == pytest.approx([1.0, 18 / 20, 1.0])
 
 
 def test_the_command_scores_the_default_model_and_writes_one_row_per_image(tmp_path, capsys):
@@ -50,3 +61,12 @@ def test_the_command_scores_the_default_model_and_writes_one_row_per_image(tmp_p
     ious = [float(row.split(",")[1]) for row in rows[1:]]
     assert all(0.0 <= iou <= 1.0 for iou in ious)
     assert f"over 3 images: mean {np.mean(ious):.4f}" in capsys.readouterr().out
+
+
+def test_a_bad_folder_or_file_ends_the_command_with_one_line_naming_it(tmp_path):
+    with pytest.raises(SystemExit, match="error: .*no image folder"):
+        main(["--data", str(tmp_path)])
+    data = make_folder(tmp_path / "data", count=1)
+    (data / "image" / "000.png").write_bytes(b"garbage")
+    with pytest.raises(SystemExit, match="error: .*000.png: not a readable image"):
+        main(["--data", str(data)])
