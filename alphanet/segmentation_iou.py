@@ -1,11 +1,13 @@
 """The segmentation stage as served, scored against ground-truth mattes:
-`python -m alphanet.segmentation_iou --data DIR [--weights FILE] [--segmenter deeplab|selfie] [--out CSV]`.
+`python -m alphanet.segmentation_iou --data DIR [DIR ...] [--weights FILE] [--segmenter NAME] [--out CSV]`.
 
 `train seg --validate-only` scores the bare network on square resized images, as it trains. This scores what an
 archive runs: the photo's long side capped as AlphaNet caps it, the weights file's segmenter (or `--segmenter`'s)
 at its own input size, aspect kept, its mask (probability > 0.5) brought back to full size as the trimap is, then
 compared with alpha > 0.5: one IoU per image of an image + alpha folder (`image/`, `alpha/`), and their mean,
-median and count below 0.5 (a mean can hide a long tail of missed objects).
+median and count below 0.5 (a mean can hide a long tail of missed objects), a line for each folder: the real
+validation sets (`alphanet.data.real_validation`: held-out real objects and people on studio backdrops and in
+scenes) beside the synthetic composites.
 """
 import argparse
 import csv
@@ -41,26 +43,29 @@ def segmentation_ious(segmenter: torch.nn.Module, reader: ImageAlphaReader, max_
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m alphanet.segmentation_iou", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder with image/ + alpha/")
+    parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders with image/ + alpha/")
     parser.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's)")
     parser.add_argument("--segmenter", choices=SEGMENTERS, help="default: the weights file's")
-    parser.add_argument("--out", type=Path, help="CSV of name,iou per image")
+    parser.add_argument("--out", type=Path, help="CSV of folder,name,iou per image")
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     model = load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter))
-    try:
-        reader = ImageAlphaReader.from_root(args.data)
-        ious = segmentation_ious(model.segmenter, reader, model.max_side)
-    except DatasetError as error:  # a bad folder or file: one line naming it, as alphanet.evaluate does
-        raise SystemExit(f"error: {error}") from None
+    rows = [("folder", "name", "iou")]
+    for folder in args.data:
+        try:
+            reader = ImageAlphaReader.from_root(folder)
+            ious = segmentation_ious(model.segmenter, reader, model.max_side)
+        except DatasetError as error:  # a bad folder or file: one line naming it, as alphanet.evaluate does
+            raise SystemExit(f"error: {error}") from None
+        rows += [(folder.name, name, iou) for name, iou in zip(reader.names, ious)]
+        print(f"{folder.name}: segmentation IoU over {len(ious)} images: mean {np.mean(ious):.4f}, "
+              f"median {np.median(ious):.4f}, {sum(iou < 0.5 for iou in ious)} below 0.5")
     if args.out:
         with args.out.open("w", newline="") as f:
-            csv.writer(f).writerows([("name", "iou"), *zip(reader.names, ious)])
-    print(f"segmentation IoU over {len(ious)} images: mean {np.mean(ious):.4f}, median {np.median(ious):.4f}, "
-          f"{sum(iou < 0.5 for iou in ious)} below 0.5")
+            csv.writer(f).writerows(rows)
 
 
 if __name__ == "__main__":

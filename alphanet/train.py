@@ -30,6 +30,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
 from .checkpoint import AlphaNetConfig, build_alphanet, read_weights, save_weights
+from .data.cutouts import CutoutReader, training_cutouts
 from .data.datasets import MattingDataset, SegmentationDataset
 from .data.readers import CompositionReader, ImageAlphaReader, ImageMaskReader
 from .losses import gradient_loss, laplacian_loss, matting_loss, segmentation_loss
@@ -91,8 +92,9 @@ def make_reader(layout: str, root: Path, backgrounds: List[Path]):
     return ImageMaskReader.from_root(root)
 
 
-def make_dataset(args, root: Path, validation: bool) -> Dataset:
-    reader = make_reader(args.layout, root, args.backgrounds)
+def make_dataset(args, root: Path, validation: bool, reader=None) -> Dataset:
+    """The stage's dataset over `root` in `--layout`, or over `reader` when given."""
+    reader = reader or make_reader(args.layout, root, args.backgrounds)
     trimap_width = tuple(args.trimap_width)
     if args.stage == "matting":
         return MattingDataset(reader, crop_size=args.crop_size, trimap_width=trimap_width,
@@ -366,8 +368,18 @@ def end_epoch(run: Run, args, val_loader: Optional[DataLoader], last_loss: float
     run.save_weights()
 
 
+def training_set(args) -> Dataset:
+    """`--data`'s roots pooled with the training part of `--cutouts`' libraries, each item of those shown
+    `--cutout-repeats` times an epoch (a new photo each time: they are composited at every read)."""
+    parts = [make_dataset(args, root, validation=False) for root in args.data]
+    if args.cutouts:
+        reader = CutoutReader(training_cutouts(args.cutouts), args.backgrounds, size=args.image_size)
+        parts += [make_dataset(args, None, validation=False, reader=reader)] * args.cutout_repeats
+    return SeededItems(ConcatDataset(parts))
+
+
 def train(args) -> Path:
-    train_set = SeededItems(ConcatDataset([make_dataset(args, root, validation=False) for root in args.data]))
+    train_set = training_set(args)
     steps_per_epoch = len(train_set) // args.batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"--data has {len(train_set)} items, fewer than one batch of {args.batch_size}")
@@ -407,6 +419,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, nargs="+", required=True,
                         help="training data roots, all of one --layout (their items are pooled)")
     parser.add_argument("--val-data", type=Path, help="validation data root (same layout)")
+    parser.add_argument("--cutouts", nargs="*", default=[], metavar="LIBRARY",
+                        help="also train on real cutouts composited as catalog and lifestyle photos on --backgrounds: "
+                             "libraries by name (stamps, portraits; alphanet/data/cutouts.py) or folders of "
+                             "transparent images; their held-out part is never used")
+    parser.add_argument("--cutout-repeats", type=int, default=1, help="times each cutout is shown per epoch")
     parser.add_argument("--layout", choices=("composition", "image-alpha", "image-mask"), default="composition",
                         help="composition: fg/ + alpha/ composited on --backgrounds; image-alpha: image/ + alpha/; "
                              "image-mask: image/ + mask/ (segmentation only)")

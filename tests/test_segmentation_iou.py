@@ -53,14 +53,18 @@ def test_photos_above_the_cap_are_segmented_capped_and_scored_at_full_size(tmp_p
     assert ious == pytest.approx([1.0, 18 / 20, 1.0])
 
 
-def test_the_command_scores_the_default_model_and_writes_one_row_per_image(tmp_path, capsys):
-    data = make_folder(tmp_path / "data")
-    main(["--data", str(data), "--out", str(tmp_path / "iou.csv")])
-    rows = (tmp_path / "iou.csv").read_text().splitlines()
-    assert rows[0] == "name,iou" and [row.split(",")[0] for row in rows[1:]] == ["000", "001", "002"]
-    ious = [float(row.split(",")[1]) for row in rows[1:]]
+def test_the_command_scores_each_folder_and_writes_one_row_per_image(tmp_path, capsys):
+    studio, scene = make_folder(tmp_path / "studio"), make_folder(tmp_path / "scene", count=2)
+    main(["--data", str(studio), str(scene), "--out", str(tmp_path / "iou.csv")])
+    rows = [row.split(",") for row in (tmp_path / "iou.csv").read_text().splitlines()]
+    assert rows[0] == ["folder", "name", "iou"]
+    assert [row[:2] for row in rows[1:]] == [["studio", "000"], ["studio", "001"], ["studio", "002"],
+                                             ["scene", "000"], ["scene", "001"]]
+    ious = [float(row[2]) for row in rows[1:]]
     assert all(0.0 <= iou <= 1.0 for iou in ious)
-    assert f"over 3 images: mean {np.mean(ious):.4f}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"studio: segmentation IoU over 3 images: mean {np.mean(ious[:3]):.4f}" in printed
+    assert f"scene: segmentation IoU over 2 images: mean {np.mean(ious[3:]):.4f}" in printed
 
 
 def test_a_bad_folder_or_file_ends_the_command_with_one_line_naming_it(tmp_path):

@@ -5,8 +5,10 @@ import pytest
 import torch
 
 from alphanet.checkpoint import load_alphanet
+from alphanet.data.cutouts import held_out_cutouts, training_cutouts
 from alphanet.data.synthetic import write_dataset
 from alphanet.train import EpochBatches, Run, make_dataset, native_bf16, parse_args, train, uses_bf16
+from test_data_cutouts import make_library
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -193,3 +195,15 @@ def test_vary_backgrounds_reaches_the_training_items_of_both_stages(tiny_data, t
             args = parse_args([stage, "--data", str(tiny_data), "--backgrounds", str(SHARED / "data" / "photos"),
                                "--out", str(tmp_path), *flag])
             assert make_dataset(args, tiny_data, validation=False).vary_backgrounds == expected
+
+
+def test_cutouts_join_the_training_items_without_their_held_out_part(tiny_data, tmp_path):
+    library = str(make_library(tmp_path / "lib"))
+    training = training_cutouts([library])
+    assert {c.key for c in training}.isdisjoint({c.key for c in held_out_cutouts(library)})
+    argv = ["seg", "--data", str(tiny_data), "--cutouts", library, "--cutout-repeats", "2",
+            "--backgrounds", str(SHARED / "data" / "photos"), "--out", str(tmp_path / "run"), "--batch-size", "2",
+            "--image-size", "64", "--workers", "0", "--quiet", "--precision", "fp32", "--epochs", "1"]
+    out = train(parse_args(argv))
+    position = torch.load(out / "last.pt", weights_only=False)["position"]
+    assert position["step"] == (8 + 2 * len(training)) // 2

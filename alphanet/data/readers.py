@@ -75,7 +75,7 @@ class CompositionReader(PairedFolders):
     def read(self, index: int, rng: np.random.Generator) -> Sample:
         fg, alpha = self._read_pair(index)
         background = read_rgb(self.backgrounds[rng.integers(len(self.backgrounds))])
-        bg = _cover_crop(background, alpha.shape, rng, self.background_zoom)
+        bg = cover_crop(background, alpha.shape, rng, self.background_zoom)
         return Sample(fg=fg, bg=bg, alpha=alpha, has_fg_bg=True, name=self.pairs[index][0].stem)
 
 
@@ -156,7 +156,7 @@ def _check_equal_sizes(pairs: list[tuple[Path, Path]]) -> None:
                                f"{first} ({first_size[1]}x{first_size[0]})")
 
 
-def _cover_crop(background: np.ndarray, shape: tuple[int, int], rng: np.random.Generator,
+def cover_crop(background: np.ndarray, shape: tuple[int, int], rng: np.random.Generator,
                 zoom: tuple[float, float]) -> np.ndarray:
     """`(h, w, 3)` background -> `(H, W, 3)`: a random window, scaled so that it covers `shape`."""
     height, width = shape
