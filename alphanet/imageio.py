@@ -1,7 +1,8 @@
 """Decoding uploaded photos and encoding AlphaNet's answers: all the I/O around the scripted model.
 
 Shared by the TorchServe handler and the Triton model, so it imports no serving framework. Anything wrong with
-a request raises `BadRequest`, which carries the HTTP status and a JSON body naming the problem.
+a request raises `BadRequest`, which carries the HTTP status and a JSON body naming the problem: whatever Pillow
+raises on a broken upload becomes one, as does a format it identifies but should not or cannot decode here.
 
 Decoding gives what a viewer displays: EXIF orientation applied, the first frame of an animation, palette,
 grey, CMYK and 16-bit images as 8-bit RGB, and transparent images flattened over white (their hidden colours
@@ -17,7 +18,7 @@ from typing import Optional
 import numba
 import numpy as np
 import torch
-from PIL import Image, ImageColor, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageColor, ImageFile, ImageOps, UnidentifiedImageError
 from pymatting import estimate_foreground_ml
 
 from .model import DEFAULT_MAX_SIDE
@@ -40,10 +41,15 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # "I" (32-bit) hol
 _TRANSPARENT_MODES = ("RGBA", "LA")
 _OPAQUE_MODES = ("1", "L", "P", "RGB", "CMYK")
 _EIGHT_BIT_MODES = _OPAQUE_MODES + _TRANSPARENT_MODES
+# Formats Pillow identifies but that are not decoded: EPS is rendered by running Ghostscript, a PostScript
+# interpreter, on the file, which no upload should get to do. Stub formats (BUFR, GRIB, HDF5, WMF...), which
+# Pillow identifies without a decoder of its own, are refused too (see _refuse_unsupported_format).
+REFUSED_FORMATS = ("EPS",)
 
 
 class BadRequest(Exception):
-    """A request that cannot be answered: `status` is the HTTP status, `kind` a stable name for the problem."""
+    """A request that cannot be answered with an image: `status` is the HTTP status (4xx, or 500 for the
+    server's own failure, see `internal_error`), `kind` a stable name for the problem."""
 
     def __init__(self, status: int, kind: str, message: str):
         super().__init__(message)
@@ -58,6 +64,13 @@ class BadRequest(Exception):
     def json_body(self) -> bytes:
         """The answer's body, in the shape of TorchServe's own errors so clients parse one format."""
         return json.dumps({"code": self.status, "type": self.kind, "message": self.message}).encode()
+
+
+def internal_error(error: Exception) -> BadRequest:
+    """The answer to an unexpected failure after decoding, a bug rather than the request's fault: 500 with a
+    JSON body, which clients can tell from the 503 of an overloaded server and need not retry elsewhere."""
+    return BadRequest(500, "internal_error", f"the server failed on this request ({type(error).__name__}: "
+                                             f"{error}); its log has the traceback")
 
 
 @dataclass(frozen=True)
@@ -101,16 +114,10 @@ def configure_process(threads: int, max_pixels: int) -> None:
 def decode_image(data: Optional[bytes], max_pixels: int) -> np.ndarray:
     """Image file bytes -> uint8 (H, W, 3) RGB as displayed."""
     image = _open(data, "image", max_pixels)
-    if image.mode in SIXTEEN_BIT_MODES:
-        grey = np.rint(np.clip(np.asarray(image), 0, 65535) / 257).astype(np.uint8)
-        return np.repeat(grey[:, :, None], 3, axis=2)
-    if image.mode in _TRANSPARENT_MODES or (image.mode == "P" and "transparency" in image.info):
-        white = Image.new("RGBA", image.size, "white")
-        return np.array(Image.alpha_composite(white, image.convert("RGBA")).convert("RGB"))
-    if image.mode in _OPAQUE_MODES:
-        return np.array(image.convert("RGB"))
-    raise BadRequest(422, "unsupported_mode", f"the image's pixel mode {image.mode!r} is not supported; send "
-                                              "8-bit or 16-bit grey, RGB, RGBA, palette or CMYK")
+    if image.mode not in SIXTEEN_BIT_MODES + _EIGHT_BIT_MODES:
+        raise BadRequest(422, "unsupported_mode", f"the image's pixel mode {image.mode!r} is not supported; send "
+                                                  "8-bit or 16-bit grey, RGB, RGBA, palette or CMYK")
+    return _converted(image, "image", _displayed_rgb)
 
 
 def decode_trimap(data: bytes, size: tuple, max_pixels: int) -> np.ndarray:
@@ -122,11 +129,55 @@ def decode_trimap(data: bytes, size: tuple, max_pixels: int) -> np.ndarray:
     if (image.height, image.width) != tuple(size):
         raise BadRequest(422, "trimap_size", f"the trimap is {image.width}x{image.height} but the image is "
                                              f"{size[1]}x{size[0]} (width x height, as displayed)")
-    return np.array(image.convert("L"))
+    return _converted(image, "trimap", lambda grey: np.array(grey.convert("L")))
+
+
+def _displayed_rgb(image: Image.Image) -> np.ndarray:
+    """A decoded image of a supported mode -> uint8 (H, W, 3) RGB, transparency flattened over white."""
+    if image.mode in SIXTEEN_BIT_MODES:
+        grey = np.rint(np.clip(np.asarray(image), 0, 65535) / 257).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode in _TRANSPARENT_MODES or (image.mode == "P" and "transparency" in image.info):
+        white = Image.new("RGBA", image.size, "white")
+        return np.array(Image.alpha_composite(white, image.convert("RGBA")).convert("RGB"))
+    return np.array(image.convert("RGB"))
+
+
+def _converted(image: Image.Image, what: str, convert) -> np.ndarray:
+    """`convert(image)`; a file whose decoded data cannot be converted (a palette that does not fit its pixels,
+    say) is as undecodable as a corrupt one."""
+    try:
+        return convert(image)
+    except Exception as error:
+        raise _undecodable(what, error) from None
 
 
 def _open(data: Optional[bytes], what: str, max_pixels: int) -> Image.Image:
     """Fully decode `data` (so truncated files fail here) with EXIF orientation applied."""
+    _check_upload(data, what)
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise BadRequest(400, "not_an_image", f"the {what} is not an image file Pillow can read "
+                                              "(JPEG, PNG, WebP, GIF, TIFF, BMP, ...)") from None
+    except Image.DecompressionBombError:  # Pillow's own limit, above ours when ours is set as it should be
+        raise _too_many_pixels(what, max_pixels) from None
+    except Exception as error:  # a broken header: each plugin raises its own type (OSError, ValueError...)
+        raise _undecodable(what, error) from None
+    _refuse_unsupported_format(image, what)
+    if image.width * image.height > max_pixels:
+        raise _too_many_pixels(what, max_pixels)
+    try:
+        image.load()
+        return ImageOps.exif_transpose(image)
+    except Image.DecompressionBombError:  # a frame or icon larger than the header said (GIF, ICO, ICNS...)
+        raise _too_many_pixels(what, max_pixels) from None
+    except Exception as error:  # corrupt data: OSError, SyntaxError, struct.error, NotImplementedError...
+        raise _undecodable(what, error) from None
+
+
+def _check_upload(data, what: str) -> None:
+    """Refuse what is no file at all: nothing, a body the server decoded as JSON or text, empty bytes."""
     if data is None:
         raise BadRequest(400, "missing_image", f"no {what}: send it as the body or as the multipart part "
                                                f"named '{what}'")
@@ -135,20 +186,18 @@ def _open(data: Optional[bytes], what: str, max_pixels: int) -> Image.Image:
                                               "Content-Type application/octet-stream or image/*")
     if not data:
         raise BadRequest(400, "empty_body", f"the {what} is empty")
-    try:
-        image = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise BadRequest(400, "not_an_image", f"the {what} is not an image file Pillow can read "
-                                              "(JPEG, PNG, WebP, GIF, TIFF, BMP, ...)") from None
-    except Image.DecompressionBombError:  # Pillow's own limit, above ours when ours is set as it should be
-        raise _too_many_pixels(what, max_pixels) from None
-    if image.width * image.height > max_pixels:
-        raise _too_many_pixels(what, max_pixels)
-    try:
-        image.load()
-        return ImageOps.exif_transpose(image)
-    except Exception as error:  # Pillow's decoders raise OSError, SyntaxError, struct.error... on corrupt data
-        raise BadRequest(400, "undecodable_image", f"the {what} could not be decoded: {error}") from None
+
+
+def _refuse_unsupported_format(image: Image.Image, what: str) -> None:
+    """Before any decoding: a format in REFUSED_FORMATS, or one Pillow only identifies (a stub, whose loading
+    would fail for want of a decoder), gets a clear answer instead of a decoder's error."""
+    if image.format in REFUSED_FORMATS or isinstance(image, ImageFile.StubImageFile):
+        raise BadRequest(415, "unsupported_format", f"the {what} is a {image.format} file, which is not "
+                                                    "accepted: send JPEG, PNG, WebP, GIF, TIFF, BMP, ...")
+
+
+def _undecodable(what: str, error: Exception) -> BadRequest:
+    return BadRequest(400, "undecodable_image", f"the {what} could not be decoded: {error}")
 
 
 def _too_many_pixels(what: str, max_pixels: int) -> BadRequest:
@@ -217,6 +266,10 @@ def decontaminated_foreground(image: np.ndarray, alpha: np.ndarray) -> np.ndarra
     correction to the photo is scaled up, so the photo's own full-resolution texture is kept."""
     rgb = image.astype(np.float32) / 255.0
     height, width = alpha.shape
+    if height * width == 1:
+        # pymatting's estimate works on log2(long side) levels and divides by their count: zero for one pixel.
+        # A lone pixel has no neighbour whose colour could correct its own.
+        return rgb
     if max(height, width) <= FOREGROUND_MAX_SIDE:
         return estimate_foreground_ml(rgb, alpha)
     small_size = scaled_size(height, width, FOREGROUND_MAX_SIDE)

@@ -7,7 +7,8 @@ alphanet.triton_server serves holds, for each model, the config.pbtxt of alphane
 .venv-triton's interpreter) that loads the exported file its config names.
 
 Errors: a request that cannot be answered gets an error response with code INVALID_ARG, which Triton answers
-with HTTP 400 (gRPC INVALID_ARGUMENT) and the message; anything unexpected is INTERNAL (HTTP 500).
+with HTTP 400 (gRPC INVALID_ARGUMENT) and the message; anything unexpected is INTERNAL (HTTP 500), with the
+message a model gives it (ServerFault) or else the exception's.
 """
 import gc
 import json
@@ -25,6 +26,10 @@ _SCRIPT_VALUE_ERROR = "builtins.ValueError: "
 
 class InvalidInput(Exception):
     """A request the model cannot answer, for a reason the client can fix: HTTP 400 with this message."""
+
+
+class ServerFault(Exception):
+    """A request the model failed on through a fault of its own (a bug): HTTP 500 with this message."""
 
 
 class AlphaNetModel:
@@ -55,6 +60,8 @@ class AlphaNetModel:
                 return pb_utils.InferenceResponse(output_tensors=self.answer(request))
         except InvalidInput as invalid:
             return _invalid_argument(str(invalid))
+        except ServerFault as fault:
+            return _error_response(str(fault), pb_utils.TritonError.INTERNAL)
         except torch.jit.Error as error:
             if _SCRIPT_VALUE_ERROR not in str(error):
                 raise
@@ -81,7 +88,11 @@ class TensorModel(AlphaNetModel):
 
 
 def _invalid_argument(message: str):
-    return pb_utils.InferenceResponse(error=pb_utils.TritonError(message, pb_utils.TritonError.INVALID_ARG))
+    return _error_response(message, pb_utils.TritonError.INVALID_ARG)
+
+
+def _error_response(message: str, code):
+    return pb_utils.InferenceResponse(error=pb_utils.TritonError(message, code))
 
 
 def _script_value_error(error: torch.jit.Error) -> str:

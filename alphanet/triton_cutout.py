@@ -1,10 +1,12 @@
 """`alphanet_cutout` on Triton's Python backend: the TorchServe API's request parts in (image file, optional
 trimap file and output options, each a BYTES value), its answer out (the encoded image and its content type).
 Decoding, limits, errors and encoding are alphanet.imageio's, as in the TorchServe handler; a BadRequest comes
-back as HTTP 400 whose message is the TorchServe error body (its JSON with code, type and message).
+back as HTTP 400 whose message is the TorchServe error body (its JSON with code, type and message), and an
+unexpected failure, logged with its traceback, as HTTP 500 whose message is the handler's JSON for it.
 
 A module of its own so that only this model's process loads imageio's stack (Pillow, pymatting, numba).
 """
+import logging
 import os
 from typing import Optional
 
@@ -12,9 +14,11 @@ import numpy as np
 import torch
 import triton_python_backend_utils as pb_utils  # the stub provides it; it exists nowhere else
 
-from .imageio import DEFAULT_MAX_PIXELS, BadRequest, configure_process, decode_request, encode_answer
-from .triton_backend import AlphaNetModel, InvalidInput
+from .imageio import DEFAULT_MAX_PIXELS, BadRequest, configure_process, decode_request, encode_answer, internal_error
+from .triton_backend import AlphaNetModel, InvalidInput, ServerFault
 from .triton_models import CUTOUT_MODEL
+
+logger = logging.getLogger(__name__)
 
 
 class CutoutModel(AlphaNetModel):
@@ -25,17 +29,24 @@ class CutoutModel(AlphaNetModel):
 
     def answer(self, request) -> list:
         try:
-            decoded = decode_request(image=_bytes(request, "image"), trimap=_bytes(request, "trimap"),
-                                     output=_text(request, "output"), bg=_text(request, "bg"),
-                                     file_format=_text(request, "format"), max_pixels=self.max_pixels)
+            answer = self._encoded_answer(request)
         except BadRequest as bad_request:
             raise InvalidInput(bad_request.json_body().decode()) from None
-        trimap = None if decoded.trimap is None else torch.from_numpy(decoded.trimap)
-        alpha, used_trimap = self.alphanet(torch.from_numpy(decoded.image), trimap)
-        answer = encode_answer(decoded, alpha.numpy(), used_trimap.numpy())
+        except Exception as error:
+            logger.exception("alphanet_cutout: request failed unexpectedly")
+            raise ServerFault(internal_error(error).json_body().decode()) from None
         body, content_type = (tensor.name for tensor in CUTOUT_MODEL.outputs)
         return [pb_utils.Tensor(body, np.array([answer.body], dtype=np.object_)),
                 pb_utils.Tensor(content_type, np.array([answer.content_type.encode()], dtype=np.object_))]
+
+    def _encoded_answer(self, request):
+        """The request's parts -> the Answer, as the TorchServe handler makes it; BadRequest if it cannot be."""
+        decoded = decode_request(image=_bytes(request, "image"), trimap=_bytes(request, "trimap"),
+                                 output=_text(request, "output"), bg=_text(request, "bg"),
+                                 file_format=_text(request, "format"), max_pixels=self.max_pixels)
+        trimap = None if decoded.trimap is None else torch.from_numpy(decoded.trimap)
+        alpha, used_trimap = self.alphanet(torch.from_numpy(decoded.image), trimap)
+        return encode_answer(decoded, alpha.numpy(), used_trimap.numpy())
 
 
 def _bytes(request, name: str) -> Optional[bytes]:

@@ -5,7 +5,10 @@ Triton). This file only speaks TorchServe: where the request's parts are, thread
 
 Each request in a batch is answered on its own: a bad one gets its 4xx JSON answer through the per-request
 status (`context.set_response_status`) while the others get their images. Raising PredictionException would
-fail the whole batch, and TorchServe would wrap our JSON inside its own error's "message" string.
+fail the whole batch, and TorchServe would wrap our JSON inside its own error's "message" string. Nothing
+escapes the handler either: TorchServe answers an exception with a generic 503, which clients take for
+overload and retry elsewhere. An unexpected failure of one request is logged with its traceback and answered
+500 with a JSON body instead.
 """
 import logging
 import os
@@ -13,7 +16,8 @@ import os
 import torch
 from ts.torch_handler.base_handler import BaseHandler
 
-from alphanet.imageio import DEFAULT_MAX_PIXELS, BadRequest, configure_process, decode_request, encode_answer
+from alphanet.imageio import (DEFAULT_MAX_PIXELS, BadRequest, configure_process, decode_request, encode_answer,
+                              internal_error)
 from alphanet.worker import TrimWhenIdle, release_free_memory, warm_up
 
 logger = logging.getLogger(__name__)
@@ -45,45 +49,54 @@ class AlphaNetHandler(BaseHandler):
         requests = []
         for idx, request in enumerate(data):
             headers = {name.lower(): value for name, value in self.context.get_all_request_header(idx).items()}
-            try:
-                requests.append(decode_request(
-                    image=request.get("image", request.get("body")),
-                    trimap=request.get("trimap"),
-                    output=_option("output", request, headers),
-                    bg=_option("bg", request, headers),
-                    file_format=_option("format", request, headers),
-                    max_pixels=self.max_pixels))
-            except BadRequest as bad_request:
-                requests.append(bad_request)
+            requests.append(_answered_or_refused(
+                decode_request,
+                image=request.get("image", request.get("body")),
+                trimap=request.get("trimap"),
+                output=_option("output", request, headers),
+                bg=_option("bg", request, headers),
+                file_format=_option("format", request, headers),
+                max_pixels=self.max_pixels))
         return requests
 
     def inference(self, requests):
         """One model call per image (photos differ in size, so a batch cannot be one tensor)."""
-        results = []
         with torch.inference_mode():
-            for request in requests:
-                if isinstance(request, BadRequest):
-                    results.append(request)
-                    continue
-                trimap = None if request.trimap is None else torch.from_numpy(request.trimap)
-                alpha, predicted_trimap = self.model(torch.from_numpy(request.image), trimap)
-                results.append((request, alpha.numpy(), predicted_trimap.numpy()))
-        return results
+            return [request if isinstance(request, BadRequest) else _answered_or_refused(self._matte, request)
+                    for request in requests]
+
+    def _matte(self, request):
+        """A decoded request -> what encode_answer takes: the request, the alpha and the trimap used."""
+        trimap = None if request.trimap is None else torch.from_numpy(request.trimap)
+        alpha, used_trimap = self.model(torch.from_numpy(request.image), trimap)
+        return request, alpha.numpy(), used_trimap.numpy()
 
     def postprocess(self, results):
         bodies = []
         for idx, result in enumerate(results):
-            if isinstance(result, BadRequest):
-                logger.info("bad request: %s", result.message)
-                self.context.set_response_status(result.status, result.phrase, idx)
+            answer = result if isinstance(result, BadRequest) else _answered_or_refused(encode_answer, *result)
+            if isinstance(answer, BadRequest):
+                logger.info("refused (%d): %s", answer.status, answer.message)
+                self.context.set_response_status(answer.status, answer.phrase, idx)
                 self.context.set_response_content_type(idx, "application/json")
-                bodies.append(result.json_body())
+                bodies.append(answer.json_body())
             else:
-                answer = encode_answer(*result)
                 self.context.set_response_content_type(idx, answer.content_type)
                 bodies.append(answer.body)
         self.trim_when_idle.answered()  # a resting worker holds its model, not the last photo's temporaries
         return bodies
+
+
+def _answered_or_refused(step, *args, **kwargs):
+    """`step(...)`, or the BadRequest that answers the request instead: the step's own, or a 500 for anything
+    unexpected (a bug), logged with its traceback, so that one request's failure is not the whole batch's."""
+    try:
+        return step(*args, **kwargs)
+    except BadRequest as bad_request:
+        return bad_request
+    except Exception as error:
+        logger.exception("request failed unexpectedly")
+        return internal_error(error)
 
 
 def _option(name, request, headers):

@@ -8,6 +8,9 @@ from PIL import Image
 
 from alphanet import imageio
 from alphanet.imageio import BadRequest, DecodedRequest, OutputOptions, decode_image, decode_trimap, encode_answer
+from tests.broken_images import WRITABLE, animations, pixel_bombs, random_image, refused_headers
+
+pytestmark = pytest.mark.filterwarnings("ignore:IM image format is deprecated:DeprecationWarning")
 
 LIMIT = 1_000_000
 
@@ -99,6 +102,26 @@ def test_animation_gives_its_first_frame():
     assert (decode_image(data, LIMIT) == [255, 0, 0]).all()
 
 
+@pytest.mark.parametrize("name", animations())
+def test_animations_of_any_frame_count_give_their_first_frames_size(name):
+    data, (width, height) = animations()[name]
+    assert decode_image(data, LIMIT).shape == (height, width, 3)
+
+
+@pytest.mark.parametrize("file_format", WRITABLE)
+def test_one_pixel_photos_of_every_format_and_mode_decode_or_are_refused(file_format):
+    """Each mode Pillow writes the format in: one pixel of RGB, or a BadRequest (a mode or format not taken).
+    (ICNS holds its icon scaled up to 1024 x 1024 as well, hence the served limit.)"""
+    for mode in WRITABLE[file_format]:
+        try:
+            decoded = decode_image(file_bytes(random_image(mode, 1, 1, seed=0), file_format),
+                                   imageio.DEFAULT_MAX_PIXELS)
+        except BadRequest as refusal:
+            assert refusal.kind in ("unsupported_mode", "unsupported_format", "not_an_image"), refusal.message
+            continue
+        assert decoded.shape[2] == 3 and decoded.dtype == np.uint8
+
+
 # --- decoding: every problem is a BadRequest naming it -------------------------------------------
 
 def test_missing_empty_and_non_image_bodies():
@@ -120,6 +143,37 @@ def test_unsupported_mode():
     assert_bad(data, 422, "unsupported_mode")
 
 
+@pytest.mark.parametrize("name", refused_headers())
+def test_whatever_a_decoder_raises_is_a_bad_request_with_its_message(name):
+    """OSError, NotImplementedError, ValueError...: each plugin raises its own type on a header it refuses."""
+    data = refused_headers()[name]
+    with pytest.raises(BadRequest) as raised:
+        decode_image(data, LIMIT)
+    assert (raised.value.status, raised.value.kind) in ((400, "undecodable_image"), (400, "not_an_image"))
+    assert raised.value.message
+
+
+def test_a_decoded_image_that_cannot_be_converted_is_undecodable(monkeypatch):
+    def refuse(image, mode=None, *args, **kwargs):
+        raise ValueError(f"conversion from {image.mode} to {mode} not supported")
+
+    monkeypatch.setattr(Image.Image, "convert", refuse)
+    bad = assert_bad(file_bytes(Image.new("P", (2, 2))), 400, "undecodable_image")
+    assert "conversion from P to RGB not supported" in bad.message
+
+
+def test_postscript_is_refused_before_it_reaches_ghostscript():
+    data = file_bytes(Image.new("RGB", (4, 4)), "EPS")
+    bad = assert_bad(data, 415, "unsupported_format")
+    assert "EPS" in bad.message
+
+
+def test_a_format_pillow_only_identifies_is_refused():
+    grib = b"GRIB" + bytes(3) + b"\x01" + bytes(100)  # edition 1: what Pillow's GRIB stub identifies
+    bad = assert_bad(grib, 415, "unsupported_format")
+    assert "GRIB" in bad.message
+
+
 def test_more_pixels_than_the_limit():
     data = file_bytes(Image.new("1", (1001, 1000)))  # a few hundred bytes
     bad = assert_bad(data, 422, "too_many_pixels")
@@ -130,6 +184,11 @@ def test_more_pixels_than_the_limit():
 def test_pillow_decompression_bomb_error_is_a_bad_request(monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow raises above twice its limit
     assert_bad(file_bytes(Image.new("L", (20, 20))), 422, "too_many_pixels")
+
+
+@pytest.mark.parametrize("name", pixel_bombs(LIMIT))
+def test_bombs_are_too_many_pixels(name):
+    assert_bad(pixel_bombs(LIMIT)[name], 422, "too_many_pixels")
 
 
 def test_a_configured_process_agrees_with_pillow_on_the_limit(monkeypatch):
@@ -195,6 +254,12 @@ def test_bad_request_json_body_names_the_problem():
     assert body == b'{"code": 422, "type": "trimap_size", "message": "the trimap is 3x2"}'
 
 
+def test_an_internal_error_is_a_500_naming_the_exception():
+    error = imageio.internal_error(ZeroDivisionError("division by zero"))
+    assert (error.status, error.kind, error.phrase) == (500, "internal_error", "Internal Server Error")
+    assert "ZeroDivisionError: division by zero" in error.message
+
+
 # --- encoding ------------------------------------------------------------------------------------
 
 def soft_edge_scene(width: int = 40, height: int = 8):
@@ -232,6 +297,15 @@ def test_cutout_is_rgba_with_the_alpha_images_alpha_and_decontaminated_colours()
     assert photo[edge][:, 1].mean() > 60  # the photo's edge is greenish...
     assert cutout[edge][:, 1].max() < 10  # ...the cutout's foreground colour is not
     assert (cutout[alpha == 0] == 0).all()  # transparent pixels carry no colour
+
+
+@pytest.mark.parametrize("height, width", [(1, 1), (1, 2), (2, 1), (1, 64), (64, 1)])
+@pytest.mark.parametrize("mode", imageio.OUTPUT_MODES)
+def test_the_smallest_photos_are_encoded_in_every_mode(height, width, mode):
+    """pymatting's foreground estimate divides by its number of levels, none for one pixel."""
+    photo = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    alpha = np.full((height, width), 0.5, np.float32)
+    assert encoded(mode, photo, alpha).size == (width, height)
 
 
 def test_foreground_of_a_large_image_is_estimated_at_the_models_size():

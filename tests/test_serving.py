@@ -22,7 +22,7 @@ from PIL import Image
 
 from alphanet.client import process
 from alphanet.healthcheck import key_expired, worker_statuses
-from tests.torchserve import READY_TIMEOUT_S, Server, free_ports, read_profile, running_torchserve
+from tests.torchserve import Server, batched_copy, free_ports, read_profile, running_torchserve
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -247,19 +247,8 @@ BATCH_SIZE = 4
 
 @pytest.fixture(scope="module")
 def batched_model(torchserve):
-    """The same archive registered a second time with batch_size 4, on one worker: 4 requests sent together
-    are handed to the handler as one batch."""
-    registered = requests.post(f"{torchserve.management}/models", params={
-        "url": "alphanet.mar", "model_name": "alphanet_batched", "batch_size": BATCH_SIZE,
-        "max_batch_delay": 10_000, "initial_workers": 1, "synchronous": "true"}, timeout=READY_TIMEOUT_S)
-    assert registered.status_code == 200, registered.text
-    scaled = requests.put(f"{torchserve.management}/models/alphanet_batched", timeout=READY_TIMEOUT_S,
-                          params={"min_worker": 1, "max_worker": 1, "synchronous": "true"})  # the archive says 2
-    assert scaled.status_code == 200, scaled.text
-    description = requests.get(f"{torchserve.management}/models/alphanet_batched", timeout=10).json()[0]
-    assert description["batchSize"] == BATCH_SIZE and len(description["workers"]) == 1
-    yield "alphanet_batched"
-    requests.delete(f"{torchserve.management}/models/alphanet_batched", timeout=60)
+    with batched_copy(torchserve, "alphanet_batched", BATCH_SIZE) as name:
+        yield name
 
 
 def test_one_bad_request_in_a_batch_does_not_fail_the_others(torchserve, batched_model, small_photo):

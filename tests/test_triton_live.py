@@ -4,6 +4,7 @@ gRPC through tritonclient in .venv-triton. One server for the session, serving t
 `make mar` builds (conftest's model_store), on free ports, in its own process group and workspace; one more for
 the test of stopping."""
 import io
+import itertools
 import json
 import signal
 import struct
@@ -24,10 +25,11 @@ import torch
 import yaml
 from PIL import Image
 
-from alphanet.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer
+from alphanet.imageio import DEFAULT_MAX_PIXELS, OUTPUT_MODES, decode_request, encode_answer
 from alphanet.triton_config import DEFAULT_CORES, cpu_plan
 from alphanet.triton_models import CUTOUT_MODEL, TENSOR_MODELS
 from alphanet.process_group import stop_process_group, wait_for_group_end
+from tests.broken_images import encoded, random_image, refused_headers
 from tests.torchserve import free_ports
 from tests.waiting import wait_until
 
@@ -311,6 +313,25 @@ def test_bad_request_gets_4xx_with_a_message_and_the_server_stays_ready(triton, 
     assert message in response.json()["error"]
     assert_still_ready(triton)
     assert infer(triton, model, GOOD_REQUESTS[model]).status_code == 200
+
+
+@pytest.mark.parametrize("file_format", ["JPEG2000", "TGA", "GIF", "TIFF", "PNG"])
+def test_cutout_answers_a_one_pixel_photo_in_every_mode_and_with_a_trimap(triton, file_format):
+    """The smallest photos once failed in encoding (pymatting divided by zero) and got no answer."""
+    photo = encoded(random_image("RGB", 1, 1, seed=0), file_format)
+    trimap = encoded_png(np.full((1, 1), 128, np.uint8))
+    for output, extra in itertools.product(OUTPUT_MODES, [{}, {"trimap": trimap}]):
+        answer = outputs(infer(triton, "alphanet_cutout", {"image": photo, "output": output.encode(), **extra}))
+        assert Image.open(io.BytesIO(answer["body"])).size == (1, 1)
+    assert_still_ready(triton)
+
+
+@pytest.mark.parametrize("name", refused_headers())
+def test_cutout_refuses_a_file_its_decoder_raises_on_with_4xx_json(triton, name):
+    response = infer(triton, "alphanet_cutout", {"image": refused_headers()[name]})
+    assert response.status_code == 400, response.text
+    assert json.loads(response.json()["error"])["type"] in ("undecodable_image", "not_an_image")
+    assert_still_ready(triton)
 
 
 # --- stopping -------------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import requests
+
 from alphanet.healthcheck import worker_statuses
 from alphanet.launch_torchserve import start_torchserve, stop_torchserve
 from tests.waiting import wait_until
@@ -101,3 +103,22 @@ def running_torchserve(profile: str, store: Path, root: Path, settings: Optional
             yield server
         finally:
             stop_torchserve(process)
+
+
+@contextmanager
+def batched_copy(server: Server, name: str, batch_size: int):
+    """The served archive registered a second time as `name`, with `batch_size` and on one worker: that many
+    requests sent together (within 10 s) reach the handler as one batch. Unregistered on exit."""
+    registered = requests.post(f"{server.management}/models", params={
+        "url": "alphanet.mar", "model_name": name, "batch_size": batch_size, "max_batch_delay": 10_000,
+        "initial_workers": 1, "synchronous": "true"}, timeout=READY_TIMEOUT_S)
+    assert registered.status_code == 200, registered.text
+    scaled = requests.put(f"{server.management}/models/{name}", timeout=READY_TIMEOUT_S,
+                          params={"min_worker": 1, "max_worker": 1, "synchronous": "true"})  # the archive says 2
+    assert scaled.status_code == 200, scaled.text
+    description = requests.get(f"{server.management}/models/{name}", timeout=10).json()[0]
+    assert description["batchSize"] == batch_size and len(description["workers"]) == 1
+    try:
+        yield name
+    finally:
+        requests.delete(f"{server.management}/models/{name}", timeout=60)
