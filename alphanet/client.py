@@ -37,7 +37,8 @@ ANSWER_SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg"}
 PREDICTIONS_PATH = "/predictions/alphanet"
 DEFAULT_URL = "http://127.0.0.1:8080" + PREDICTIONS_PATH
 # Answers that mean "busy, ask again later": TorchServe's 503 when its job queue is full, 507 when it runs short
-# of memory, and 429 from a rate-limiting proxy in front of it.
+# of memory, and 429 from a rate-limiting proxy in front of it. Not 500: the server failed on this very photo (its
+# JSON says why), and another would too. A 4xx (a broken or unsupported file) is the photo's own fault.
 RETRYABLE_STATUSES = {429, 503, 507}
 # ChunkedEncodingError is a connection dropped in the middle of the answer's body.
 RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)

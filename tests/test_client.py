@@ -322,6 +322,20 @@ def test_a_bad_request_is_not_retried_and_fails_the_run(serve, tmp_path, capsys)
     assert f"failed {broken}: HTTP 400: the image is not an image file Pillow can read" in capsys.readouterr().out
 
 
+def test_a_server_fault_on_one_photo_is_named_not_retried_and_the_run_goes_on(serve, tmp_path):
+    def fault_on_the_first(handler, received, number):
+        if number == 1:
+            return reply_error(handler, 500, "the server failed on this request (ZeroDivisionError: division by zero)")
+        answer_image(handler, received)
+
+    api = serve(fault_on_the_first)
+    first, _ = write_photos(tmp_path / "photos", ["a.jpg", "b.jpg"])
+    summary = run([tmp_path / "photos"], tmp_path / "out", [api.url], concurrency=1)
+    assert summary.failed == {first: "HTTP 500: the server failed on this request (ZeroDivisionError: division by "
+                                     "zero)"}
+    assert api.requests_for(first) == 1 and summary.done == [tmp_path / "out" / "b.png"]
+
+
 def test_gives_up_after_the_last_attempt(serve, tmp_path):
     api = serve(always(503))
     photo = write_photo(tmp_path / "photos" / "a.jpg", 0)
