@@ -65,6 +65,13 @@ clean:
 	rm -f $(MAR) $(SCRIPTED) $(MODEL_STORE)/.build-*
 	rm -rf logs .pytest_cache
 
+# --- The try-it page: `make demo` (alphanet/demo) -----------------------------------------------------------------
+# The page on http://127.0.0.1:8090, talking to the TorchServe on :8080: the one `make serve` runs, or else one
+# started here with the development profile. `python -m alphanet.demo --help`: other servers, Triton.
+.PHONY: demo
+demo: install mar
+	$(BIN)/python -m alphanet.demo --start-torchserve config/config.properties
+
 # --- Triton: `make triton-repo`, `make serve-triton` (alphanet.triton_repo, alphanet.triton_server) ---------------
 # nvidia-pytriton (it ships the tritonserver binary) pins numpy<2 while the main environment needs numpy 2, so
 # Triton gets a virtualenv of its own. `install` makes it too: the Triton tests start a server from it.
