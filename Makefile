@@ -68,9 +68,15 @@ clean:
 # --- The try-it page: `make demo` (alphanet/demo) -----------------------------------------------------------------
 # The page on http://127.0.0.1:8090, talking to the TorchServe on :8080: the one `make serve` runs, or else one
 # started here with the development profile. `python -m alphanet.demo --help`: other servers, Triton.
-.PHONY: demo
+.PHONY: demo demo-browser
 demo: install mar
 	$(BIN)/python -m alphanet.demo --start-torchserve config/config.properties
+
+# Debian's Chromium and its WebDriver, for the page's browser test (tests/test_demo_page.py skips without them).
+# Root and apt: .ci/run runs it.
+demo-browser:
+	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
 # --- Triton: `make triton-repo`, `make serve-triton` (alphanet.triton_repo, alphanet.triton_server) ---------------
 # nvidia-pytriton (it ships the tritonserver binary) pins numpy<2 while the main environment needs numpy 2, so
