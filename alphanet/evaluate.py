@@ -7,7 +7,9 @@ DIR holds photos and ground-truth mattes in any layout `ImageAlphaReader.from_ro
 and optionally ground-truth trimaps in DIR/trimap/ (or --trimaps DIR) with the photos' file stems: 0 background,
 255 foreground, anything else unknown. Without them each ground-truth trimap is made from the ground-truth alpha:
 every partly transparent pixel and both sides of every hard edge, grown by --band-width pixels (default 10) on
-each side (`trimap_from_alpha` with one fixed width, so the same data always gives the same trimaps).
+each side (`trimap_from_alpha` with one fixed width, so the same data always gives the same trimaps). An image
+whose photo, matte or trimap cannot be read (a broken or unsupported file) is named as it is met, skipped, and
+listed in the report; the others are evaluated.
 
 Table I (automatic): AlphaNet end to end, and closed-form (CF) and KNN matting from pymatting given the trimap
 AlphaNet predicted. Table II (ground-truth trimap): every method, AlphaNet's matting stage included, given the
@@ -46,8 +48,10 @@ from pymatting import estimate_alpha_cf, estimate_alpha_knn
 from tqdm import tqdm
 
 from .checkpoint import DEFAULT_WEIGHTS, load_alphanet
-from .data.image_io import DatasetError, read_alpha
-from .data.readers import ImageAlphaReader, PairedFolders
+from .data.image_io import DatasetError, read_alpha, read_rgb
+# The readers' folder finding and pairing by name, without the check they make when built, which opens every
+# file and stops at the first one it cannot read.
+from .data.readers import ALPHA_FOLDER_NAMES, IMAGE_FOLDER_NAMES, _find_folder, _matching_pairs
 from .data.trimap import trimap_from_alpha
 from .imageio import to_uint8
 from .metrics import UNKNOWN, all_metrics
@@ -106,37 +110,54 @@ class Case:
     trimap: np.ndarray
 
 
+class UnreadableCase(Exception):
+    """An image whose photo, matte or trimap cannot be read or does not fit the others; the message names it."""
+
+
 class EvaluationSet:
     """The photos and mattes of a data folder (the first `limit`, by name) with their ground-truth trimaps, read
-    from a folder or made from the alpha, one `Case` at a time."""
+    from a folder or made from the alpha, one `Case` at a time.
+
+    Files are paired by name when the set is built, and opened only when their case is read: a file that cannot
+    be read then raises UnreadableCase, which the evaluation reports and skips, going on with the others."""
 
     def __init__(self, data: Path, trimap_dir: Path | None = None, band_width: int = DEFAULT_BAND_WIDTH,
                  limit: int | None = None):
         data = Path(data)
         if not data.is_dir():
             raise DatasetError(f"{data}: no such folder")
-        self.reader = ImageAlphaReader.from_root(data)
+        image_dir = _find_folder(data, IMAGE_FOLDER_NAMES, "image")
+        self.pairs = _matching_pairs(image_dir, _find_folder(data, ALPHA_FOLDER_NAMES, "alpha"))
         if trimap_dir is None and (data / TRIMAP_FOLDER).is_dir():
             trimap_dir = data / TRIMAP_FOLDER
-        image_dir = self.reader.pairs[0][0].parent
-        # Pairs every photo with a trimap of the same stem and size, or fails naming the file.
-        self.trimap_pairs = PairedFolders(image_dir, Path(trimap_dir)).pairs if trimap_dir else None
+        # Every photo needs a trimap of the same name, or the set fails naming the file.
+        self.trimaps = [trimap for _, trimap in _matching_pairs(image_dir, Path(trimap_dir))] if trimap_dir else None
         self.trimap_source = f"read from {trimap_dir}" if trimap_dir else (
             f"made from the ground-truth alpha, band {band_width} px each side")
         self.band_width = band_width
-        self.names = self.reader.names[:limit]
+        self.names = [image.stem for image, _ in self.pairs][:limit]
 
     def case(self, index: int) -> Case:
-        sample = self.reader.read(index, rng=None)  # a photo + matte reader draws nothing at random
-        image = np.round(sample.fg * 255).astype(np.uint8)
-        return Case(sample.name, image, sample.alpha, self._trimap(index, sample.alpha))
+        files = [*self.pairs[index], *([self.trimaps[index]] if self.trimaps else [])]
+        try:
+            return self._read(index)
+        except Exception as error:  # Pillow's decoders raise many types on broken files, not only DatasetError
+            raise UnreadableCase(f"{self.names[index]} ({', '.join(map(str, files))}): {error}") from None
+
+    def _read(self, index: int) -> Case:
+        image_path, alpha_path = self.pairs[index]
+        image, alpha = read_rgb(image_path), read_alpha(alpha_path)
+        trimap = self._trimap(index, alpha)
+        if not image.shape[:2] == alpha.shape == trimap.shape:
+            raise DatasetError(f"sizes differ: photo {image.shape[:2]}, alpha {alpha.shape}, trimap {trimap.shape}")
+        return Case(image_path.stem, np.round(image * 255).astype(np.uint8), alpha, trimap)
 
     def _trimap(self, index: int, alpha: np.ndarray) -> np.ndarray:
-        if self.trimap_pairs is None:
+        if self.trimaps is None:
             # min width = max width: the generator's random draw has one outcome.
             return trimap_to_uint8(trimap_from_alpha(alpha, np.random.default_rng(0), self.band_width,
                                                      self.band_width))
-        return read_trimap(self.trimap_pairs[index][1])
+        return read_trimap(self.trimaps[index])
 
 
 def read_trimap(path: Path) -> np.ndarray:
@@ -242,15 +263,23 @@ def score(prediction: Prediction, case: Case) -> list[dict]:
 
 
 def evaluate(dataset: EvaluationSet, alphanet: AlphaNetMatting, methods: dict[str, TrimapMatting],
-             out: Path) -> list[dict]:
-    """Predicts, saves and scores every image; returns the CSV rows."""
-    rows = []
+             out: Path) -> tuple[list[dict], list[str]]:
+    """Predicts, saves and scores every image that can be read; returns the CSV rows, and why each other image
+    was skipped (also printed as it happens)."""
+    rows, skipped = [], []
     for index in tqdm(range(len(dataset.names)), desc="evaluating", unit="image"):
-        case = dataset.case(index)
+        try:
+            case = dataset.case(index)
+        except UnreadableCase as unreadable:
+            tqdm.write(f"skipped {unreadable}")
+            skipped.append(str(unreadable))
+            continue
         predictions = predict_case(case, alphanet.automatic, methods)
         save_case(out, case, predictions)
         rows += [row for prediction in predictions for row in score(prediction, case)]
-    return rows
+    if not rows:
+        raise DatasetError(f"none of the {len(dataset.names)} images could be read")
+    return rows, skipped
 
 
 def save_case(out: Path, case: Case, predictions: list[Prediction]) -> None:
@@ -401,18 +430,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def skipped_lines(skipped: list[str]) -> list[str]:
+    """The report's list of the images left out because a file of theirs could not be read."""
+    if not skipped:
+        return []
+    return [f"- skipped, unreadable: {len(skipped)}"] + [f"  - {reason}" for reason in skipped]
+
+
 def run(args: argparse.Namespace) -> str:
     """The whole evaluation for parsed arguments; writes everything to args.out and returns the report."""
     dataset = EvaluationSet(args.data, args.trimaps, args.band_width, args.limit)
     model = torch.jit.load(str(args.scripted)) if args.scripted else load_alphanet(args.weights)
     alphanet = AlphaNetMatting(model)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = evaluate(dataset, alphanet, trimap_methods(args.methods, alphanet, args.baseline_max_side), args.out)
+    rows, skipped = evaluate(dataset, alphanet, trimap_methods(args.methods, alphanet, args.baseline_max_side),
+                             args.out)
     write_csv(args.out / "per_image.csv", rows)
     save_contact_sheet(args.out / "contact_sheet.png", dataset, rows, args.out)
     header = "\n".join([
         f"# AlphaNet evaluation: {args.data}", "",
-        f"- images: {len(dataset.names)}; model: {model_description(args.weights, args.scripted)}",
+        f"- images: {len(dataset.names) - len(skipped)}; model: {model_description(args.weights, args.scripted)}",
+        *skipped_lines(skipped),
         f"- ground-truth trimaps: {dataset.trimap_source}",
         f"- CF and KNN (pymatting) on copies with the long side at most {args.baseline_max_side} px",
         "- seconds: one method on one image; Table I's CF and KNN without AlphaNet's trimap prediction",

@@ -1,6 +1,8 @@
 """The evaluation command: Tables I and II in both conventions, the per-image CSV, trimaps given or made, baselines
 that fail, and the scoring itself, on tiny composites made here and a seeded random AlphaNet."""
 import csv
+import re
+import shutil
 from functools import partial
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from alphanet.evaluate import (BASELINES, CONVENTIONS, CSV_COLUMNS, METRICS, TAB
                                main, predict_case, pymatting_on_shrunk_copy, report, run_with_trimap, score)
 from alphanet.export import script_alphanet
 from alphanet.metrics import all_metrics
+from tests.broken_images import refused_headers
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTOS = SHARED / "data" / "photos"
@@ -217,6 +220,23 @@ def test_bad_data_folders_and_options_fail_with_clear_messages(data, weights, tm
     assert "00001.png, 00002.png has no file of the same name" in error_of("--data", str(data), "--trimaps",
                                                                 str(tmp_path / "trimaps"))
     assert error_of("--data", str(data), "--methods", "alphanet,ifm") == "2"
+
+
+def test_an_image_with_an_unreadable_file_is_named_skipped_and_the_others_evaluated(data, weights, tmp_path, capsys):
+    mixed = tmp_path / "mixed"
+    shutil.copytree(data, mixed)
+    photo = np.zeros((64, 64, 3), np.uint8)
+    (mixed / "image" / "bad_header.png").write_bytes(refused_headers()["DDS in an unknown pixel format"])
+    save(mixed / "alpha" / "bad_header.png", photo[:, :, 0])
+    save(mixed / "image" / "cut_alpha.png", photo)
+    (mixed / "alpha" / "cut_alpha.png").write_bytes((data / "alpha" / "00000.png").read_bytes()[:300])
+    rows = evaluate_cli(mixed, weights, tmp_path / "out", "--methods", "alphanet")
+    assert {row["image"] for row in rows} == {"00000", "00001", "00002"}
+    printed = capsys.readouterr()
+    for name, reason in (("bad_header", "Unimplemented pixel format"), ("cut_alpha", "truncated")):
+        assert re.search(rf"skipped {name} \(.*{name}.png.*\): .*{reason}", printed.out + printed.err), name
+    report_text = (tmp_path / "out" / "report.md").read_text()
+    assert "- images: 3;" in report_text and "- skipped, unreadable: 2" in report_text
 
 
 @pytest.mark.slow
