@@ -1,4 +1,4 @@
-"""Pictures of the automatic cutouts for the model card: `python -m alphanet.showcase --out docs/showcase.png`.
+"""Pictures of the automatic cutouts for the model card: `python -m alphanet.showcase --out docs/showcase.jpg`.
 
 One row per photo and segmenter: image | trimap | alpha | cutout on a checkerboard, shown as they come out (no
 cherry-picking: the photo list is fixed by the command line).
