@@ -1,7 +1,9 @@
 """The Kubernetes and KServe manifests for TorchServe (config/k8s-torchserve.yaml, config/kserve-torchserve.yaml)
 and the profiles their containers run (config/config.k8s.properties, config/config.kserve.properties), checked
-against the Dockerfile, the archive `make mar` builds, model-config.yaml and the production profile. No cluster
-here: the last tests run each profile in a real TorchServe and probe it the way the kubelet would."""
+against the Dockerfile, the archive `make mar` builds, model-config.yaml and the production profile; every
+manifest against Kubernetes' own schemas (kubernetes-validate, strict); the network fence and disruption budget
+of both Deployments, TorchServe's and Triton's (config/k8s-triton-deployment.yaml). No cluster here: the last tests
+run each profile in a real TorchServe and probe it the way the kubelet would."""
 import json
 import re
 import shutil
@@ -11,6 +13,7 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import kubernetes_validate
 import pytest
 import requests
 import yaml
@@ -20,6 +23,12 @@ from tests.torchserve import read_profile, running_torchserve
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFESTS = ["k8s-torchserve.yaml", "kserve-torchserve.yaml"]
+DEPLOYMENTS = ["k8s-torchserve.yaml", "k8s-triton-deployment.yaml"]
+KSERVE_API_GROUP = "serving.kserve.io"  # custom resources: kubernetes-validate has no schema for them
+# The namespace labels the NetworkPolicies let in (the operator sets them, as the README says): the ingress
+# controller's namespace, to the ports the Service routes clients to; Prometheus' to the metrics port.
+INGRESS_LABEL = {"alphanet-serve/ingress": "true"}
+METRICS_LABEL = {"alphanet-serve/metrics": "true"}
 # Where KServe's storage initializer puts the files of storageUri, and which file of config/ goes where.
 KSERVE_MOUNT = "/mnt/models"
 KSERVE_CONFIG = f"{KSERVE_MOUNT}/config/config.properties"
@@ -195,6 +204,70 @@ def test_service_and_autoscaler_serve_the_deployments_pods():
     assert metric["resource"]["name"] == "cpu" and metric["resource"]["target"]["type"] == "Utilization"
     assert 2 <= autoscaler["spec"]["minReplicas"] < autoscaler["spec"]["maxReplicas"]
     assert "replicas" not in deployment["spec"]  # the autoscaler owns the count; `kubectl apply` must not reset it
+
+
+def every_manifest() -> list:
+    return sorted(path.name for path in (REPO / "config").glob("*.yaml") if "apiVersion" in path.read_text())
+
+
+@pytest.mark.parametrize("manifest", every_manifest())
+def test_every_resource_passes_kubernetes_validate_strict(manifest):
+    """What `kubernetes-validate --strict` checks: each document against the schema of its kind, no unknown field."""
+    for document in yaml.safe_load_all((REPO / "config" / manifest).read_text()):
+        try:
+            kubernetes_validate.validate(document, kubernetes_validate.latest_version(), strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            assert document["apiVersion"].startswith(f"{KSERVE_API_GROUP}/"), document["kind"]
+
+
+def pod_labels(documents: dict) -> dict:
+    return documents["Deployment"]["spec"]["template"]["metadata"]["labels"]
+
+
+def service_target_ports(documents: dict) -> set:
+    return {port["targetPort"] for port in documents["Service"]["spec"]["ports"]}
+
+
+@pytest.mark.parametrize("manifest", DEPLOYMENTS)
+def test_only_the_labelled_namespaces_reach_the_pods_on_the_services_ports(manifest):
+    """Ingress only (egress is free), and every rule admits pods of labelled namespaces to named ports: the ingress
+    controller's to the ports clients use, Prometheus' to the metrics port, nobody to anything else."""
+    documents = manifests(manifest)
+    policy = documents["NetworkPolicy"]["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod_labels(documents).items()
+    assert policy["policyTypes"] == ["Ingress"]
+    allowed = {}  # namespace label -> ports
+    for rule in policy["ingress"]:
+        (peer,) = rule["from"]
+        assert list(peer) == ["namespaceSelector"] and list(peer["namespaceSelector"]) == ["matchLabels"]
+        assert all(port["protocol"] == "TCP" for port in rule["ports"])
+        allowed[json.dumps(peer["namespaceSelector"]["matchLabels"])] = {port["port"] for port in rule["ports"]}
+    metrics = {"metrics"} & service_target_ports(documents)
+    expected = {json.dumps(INGRESS_LABEL): service_target_ports(documents) - metrics}
+    if metrics:
+        expected[json.dumps(METRICS_LABEL)] = metrics
+    assert allowed == expected
+    (container,) = documents["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert set().union(*allowed.values()) <= {port["name"] for port in container["ports"]}
+
+
+def test_the_readme_tells_operators_the_labels_the_policies_admit():
+    readme = (REPO / "README.md").read_text()
+    for label in (INGRESS_LABEL, METRICS_LABEL):
+        ((key, value),) = label.items()
+        assert re.search(rf"kubectl label namespace \S+ {re.escape(key)}={value}", readme), key
+
+
+@pytest.mark.parametrize("manifest", DEPLOYMENTS)
+def test_a_disruption_takes_one_pod_of_the_autoscalers_two_at_least(manifest):
+    documents = manifests(manifest)
+    budget, autoscaler = documents["PodDisruptionBudget"]["spec"], documents["HorizontalPodAutoscaler"]["spec"]
+    assert budget["selector"]["matchLabels"].items() <= pod_labels(documents).items()
+    assert budget["maxUnavailable"] == 1 and "minAvailable" not in budget
+    assert budget["maxUnavailable"] < autoscaler["minReplicas"]
+    target = autoscaler["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", documents["Deployment"]["metadata"]["name"])
+    assert "replicas" not in documents["Deployment"]["spec"]  # the autoscaler owns the count
 
 
 # --- KServe: the storage layout and the runtime ---------------------------------------------------------------

@@ -177,7 +177,8 @@ def test_kserve_runs_the_repository_on_the_triton_runtime(configs):
 
 
 def test_deployment_serves_the_repository_on_its_ports_and_probes_each_model(configs):
-    deployment, service = manifests("k8s-triton-deployment.yaml")
+    documents = {document["kind"]: document for document in manifests("k8s-triton-deployment.yaml")}
+    deployment, service = documents["Deployment"], documents["Service"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     args = container["args"]
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
