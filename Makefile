@@ -6,9 +6,10 @@ INSTALLED := $(VENV)/.installed
 MODEL_STORE ?= model_store
 MAR := $(MODEL_STORE)/alphanet.mar
 SCRIPTED := $(MODEL_STORE)/alphanet.pt
-# Segmentation stage of the archive: selfie (the converted MediaPipe person segmenter, the default for catalog
-# photos of people, see MODEL_CARD.md) or deeplab (the paper's DeepLabV3+, trained here, retrainable).
-SEG ?= selfie
+# Segmentation stage of the archive: fused (the default: the person segmenter and DeepLab together, for catalog
+# photos of products and of people, alphanet/segmenter.py), or one of them alone: selfie (the converted MediaPipe
+# person segmenter) or deeplab (the paper's DeepLabV3+, trained here, retrainable). MODEL_CARD.md compares them.
+SEG ?= fused
 # The matting net's arithmetic: bf16 (about 2x faster where the CPU has AVX512-BF16 or AMX, 1.5x slower where it
 # has not; same validation metrics, BENCHMARKS.md) or fp32 (exact, any CPU). Default: what this machine's CPU
 # does best. Building an image for CPUs you do not know: PRECISION=fp32.

@@ -19,19 +19,23 @@ from .ed_layer import EDLayer
 from .convert_selfie import load_selfie_net
 from .matting_net import MattingNet
 from .model import DEFAULT_MAX_SIDE, AlphaNet
-from .segmenter import DeepLabSegmenter, SelfieSegmenter
+from .segmenter import DeepLabSegmenter, FusedSegmenter, SelfieSegmenter
 
 WEIGHTS_FORMAT = "alphanet-weights/1"
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "alphanet_default.pt"
 RANDOM_INIT_SEED = 0
-SEGMENTERS = ("deeplab", "selfie")
+SEGMENTERS = ("deeplab", "selfie", "fused")
+# Where each segmenter keeps DeepLab's weights, the only trained ones (the selfie networks come converted): a
+# weights file trained with one loads into another (a DeepLab file into the fused stage).
+DEEPLAB_PREFIX = {"deeplab": "segmenter.", "fused": "segmenter.objects.", "selfie": None}
 SELFIE_WEIGHTS = (DEFAULT_WEIGHTS.parent / "selfie_segmentation.pt",
                   DEFAULT_WEIGHTS.parent / "selfie_segmentation_landscape.pt")
 # The ED layer's (erosion, dilation) fractions of the mask's box size, per segmenter, where a config leaves them
 # unset. DeepLab: see EDLayer. Selfie: its network sees 256 px, so at the 1500 px cap one of its pixels spans
 # about 6 output pixels and its edge is that much less certain; its masks also stop short of loose hair: a wider
 # band, more of it outside the mask.
-ED_FRACTIONS = {"deeplab": (0.03, 0.03), "selfie": (0.04, 0.05)}
+# Fused: the selfie stage's, since on people its mask is the one used.
+ED_FRACTIONS = {"deeplab": (0.03, 0.03), "selfie": (0.04, 0.05), "fused": (0.04, 0.05)}
 
 
 @dataclass
@@ -50,15 +54,22 @@ def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
     segmenter comes with its converted weights."""
     if config.segmenter not in SEGMENTERS:
         raise ValueError(f"unknown segmenter {config.segmenter!r}; expected one of {SEGMENTERS}")
+    segmenter: torch.nn.Module
     if config.segmenter == "deeplab":
-        segmenter: torch.nn.Module = DeepLabSegmenter(DeepLabV3Plus(), config.seg_input_size)
+        segmenter = DeepLabSegmenter(DeepLabV3Plus(), config.seg_input_size)
+    elif config.segmenter == "selfie":
+        segmenter = _selfie_segmenter()
     else:
-        segmenter = SelfieSegmenter(*(load_selfie_net(path) for path in SELFIE_WEIGHTS))
+        segmenter = FusedSegmenter(_selfie_segmenter(), DeepLabSegmenter(DeepLabV3Plus(), config.seg_input_size))
     erode_default, dilate_default = ED_FRACTIONS[config.segmenter]
     ed_layer = EDLayer(erode_default if config.erode_fraction is None else config.erode_fraction,
                        dilate_default if config.dilate_fraction is None else config.dilate_fraction)
     return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side, config.mirror_average,
                    config.guided_filter)
+
+
+def _selfie_segmenter() -> SelfieSegmenter:
+    return SelfieSegmenter(*(load_selfie_net(path) for path in SELFIE_WEIGHTS))
 
 
 def save_weights(model: AlphaNet, config: AlphaNetConfig, path: Union[str, Path]) -> None:
@@ -99,11 +110,21 @@ def load_alphanet(path: Optional[Union[str, Path]] = None, **overrides) -> Alpha
     model = build_alphanet(config)
     state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
     if config.segmenter != blob["config"]["segmenter"]:
-        # Another segmenter than the file's: keep the file's matting net, the new segmenter's own weights.
-        state = {k: v for k, v in state.items() if not k.startswith("segmenter.")}
-        state.update({k: v for k, v in model.state_dict().items() if k.startswith("segmenter.")})
+        state = _moved_segmenter(state, blob["config"]["segmenter"], config.segmenter, model.state_dict())
     model.load_state_dict(state)
     return model.to(memory_format=torch.channels_last).eval()  # the layout forward() computes in
+
+
+def _moved_segmenter(state: dict, saved: str, wanted: str, fresh: dict) -> dict:
+    """A file's state for another segmenter than the one it was saved with: its matting net, its DeepLab weights
+    where both segmenters hold DeepLab, and the wanted segmenter's own (converted) weights for the rest."""
+    matting = {k: v for k, v in state.items() if not k.startswith("segmenter.")}
+    segmenter = {k: v for k, v in fresh.items() if k.startswith("segmenter.")}
+    saved_prefix, wanted_prefix = DEEPLAB_PREFIX[saved], DEEPLAB_PREFIX[wanted]
+    if saved_prefix and wanted_prefix:
+        deeplab = {k[len(saved_prefix):]: v for k, v in state.items() if k.startswith(saved_prefix + "net.")}
+        segmenter.update({wanted_prefix + k: v for k, v in deeplab.items()})
+    return {**matting, **segmenter}
 
 
 def combine_weights(seg_path: Union[str, Path], matting_path: Union[str, Path], out: Union[str, Path]) -> None:

@@ -12,7 +12,7 @@ from typing import Optional, Union
 
 import torch
 
-from .checkpoint import given_overrides, load_alphanet
+from .checkpoint import SEGMENTERS, given_overrides, load_alphanet
 from .inference_form import PRECISIONS, inference_form
 from .model import AlphaNet
 from .quiet_jit import quiet_jit
@@ -43,9 +43,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="AlphaNet weights file (default: the project's default weights)")
     parser.add_argument("--out", default="model_store/alphanet.pt", help="where to write the TorchScript file")
-    parser.add_argument("--segmenter", choices=("deeplab", "selfie"),
-                        help="segmentation stage: the paper's DeepLabV3+ (trainable) or the converted MediaPipe "
-                             "person segmenter (frozen); default: the weights file's")
+    parser.add_argument("--segmenter", choices=SEGMENTERS,
+                        help="segmentation stage: the paper's DeepLabV3+ (trainable), the converted MediaPipe "
+                             "person segmenter (frozen), or both fused (products and people; "
+                             "alphanet/segmenter.py); default: the weights file's")
     parser.add_argument("--erode-fraction", type=float, help="override the ED layer's erosion fraction")
     parser.add_argument("--dilate-fraction", type=float, help="override the ED layer's dilation fraction")
     parser.add_argument("--max-side", type=int, help="override the long-side cap in pixels")

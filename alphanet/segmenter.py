@@ -63,3 +63,38 @@ class SelfieSegmenter(nn.Module):
         probability = self.landscape_net(boxed) if landscape else self.square_net(boxed)
         probability = probability[:, :, top:top + inner[0], left:left + inner[1]]
         return F.interpolate(probability, size=[height, width], mode="bilinear", align_corners=False)
+
+
+class FusedSegmenter(nn.Module):
+    """Products and people in one stage: the person segmenter and DeepLab both run, and the more decisive of the
+    two answers. `(1, 3, H, W)` RGB in [0, 1] -> `(1, 1, H, W)` foreground probability.
+
+    A network's decisiveness is the share of its mask (probability > 0.5) where it is sure (probability >
+    `sure`): each one is sure on what it knows, the person segmenter on real people, DeepLab on objects, and
+    hesitant where it guesses (the person segmenter taking a wall or an animal for a person, DeepLab losing a
+    person in a busy scene). Where the person segmenter finds (almost) nothing, DeepLab answers. On the real
+    validation sets this beats each network alone on products and on people, in studios and in scenes, where a
+    union of the two masks or agreement tests did not (MODEL_CARD.md).
+    """
+
+    def __init__(self, person: SelfieSegmenter, objects: DeepLabSegmenter, min_person_area: float = 0.005,
+                 sure: float = 0.8):
+        super().__init__()
+        self.person = person
+        self.objects = objects
+        self.min_person_area = min_person_area  # of the photo's pixels
+        self.sure = sure
+
+    def forward(self, rgb: Tensor) -> Tensor:
+        person, objects = self.person(rgb), self.objects(rgb)
+        person_mask = person > 0.5
+        if float(person_mask.float().mean()) < self.min_person_area:
+            return objects
+        if self.decisiveness(person) > self.decisiveness(objects):
+            return person
+        return objects
+
+    def decisiveness(self, probability: Tensor) -> float:
+        """The share of the mask's pixels whose probability is above `sure` (0 for an empty mask)."""
+        mask_pixels = float((probability > 0.5).sum())
+        return float((probability > self.sure).sum()) / mask_pixels if mask_pixels > 0 else 0.0

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .checkpoint import load_alphanet
+from .checkpoint import SEGMENTERS, load_alphanet
 from .shared_data import SHARED_PHOTOS
 from .validation import preview_row
 
@@ -43,7 +43,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--weights", help="AlphaNet weights (default: the project's)")
     parser.add_argument("--photos", type=Path, nargs="+", default=[SHARED_PHOTOS / p for p in DEFAULT_PHOTOS])
-    parser.add_argument("--segmenters", nargs="+", default=["deeplab", "selfie"], choices=("deeplab", "selfie"))
+    parser.add_argument("--segmenters", nargs="+", default=["fused"], choices=SEGMENTERS)
     parser.add_argument("--height", type=int, default=256, help="rows are this tall")
     args = parser.parse_args(argv)
     rows = [r for photo in args.photos for r in showcase_rows(photo, args.segmenters, args.weights, args.height)]

@@ -1,4 +1,4 @@
-"""The segmentation stage as an export-time choice: DeepLabV3+ or the converted selfie segmenter (issue 7)."""
+"""The segmentation stage as an export-time choice: DeepLabV3+, the converted selfie segmenter, or both fused."""
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +8,7 @@ from PIL import Image
 
 from alphanet.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet, save_weights
 from alphanet.export import script_alphanet
-from alphanet.segmenter import SelfieSegmenter
+from alphanet.segmenter import FusedSegmenter, SelfieSegmenter
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -71,3 +71,52 @@ def test_switching_segmenter_keeps_the_weights_files_matting_net(tmp_path):
             torch.testing.assert_close(selfie.matting_net.state_dict()[name], value.half().float())
     with pytest.raises(ValueError, match="unknown segmenter"):
         build_alphanet(AlphaNetConfig(segmenter="nope"))
+
+
+class FixedMap(torch.nn.Module):
+    """A stand-in segmenter that answers one probability map whatever the image."""
+
+    def __init__(self, probability: torch.Tensor):
+        super().__init__()
+        self.probability = probability
+
+    def forward(self, rgb):
+        return self.probability
+
+
+def disc(radius: int, sure: float, size: int = 40) -> torch.Tensor:
+    """A disc of probability `sure` in the middle of a 0.1 map, with a 0.6 rim: its decisiveness grows with
+    `sure` (the rim's pixels are never sure)."""
+    rows, columns = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    distance = ((rows - size // 2) ** 2 + (columns - size // 2) ** 2).float().sqrt()
+    probability = torch.where(distance <= radius, torch.tensor(sure), torch.tensor(0.1))
+    return torch.where((distance > radius) & (distance <= radius + 2), torch.tensor(0.6), probability)[None, None]
+
+
+@pytest.mark.parametrize("person,objects,answer", [
+    (torch.full((1, 1, 40, 40), 0.1), disc(10, 0.95), "objects"),  # no person found: DeepLab's mask
+    (disc(12, 0.95), disc(8, 0.7), "person"),  # the person segmenter is the surer one
+    (disc(12, 0.7), disc(8, 0.95), "objects"),  # DeepLab is the surer one
+    (disc(10, 0.95), disc(10, 0.95), "objects"),  # a tie: DeepLab, the sharper mask
+])
+def test_the_fused_stage_answers_with_the_more_decisive_network(person, objects, answer):
+    fused = FusedSegmenter(FixedMap(person), FixedMap(objects))
+    expected = {"objects": objects, "person": person}[answer]
+    assert torch.equal(fused(torch.zeros(1, 3, 40, 40)), expected)
+
+
+def test_a_deeplab_weights_file_loads_into_the_fused_stage_and_scripts(tmp_path):
+    torch.manual_seed(6)
+    model = build_alphanet(AlphaNetConfig())
+    save_weights(model, AlphaNetConfig(), tmp_path / "w.pt")
+    deeplab, fused = load_alphanet(tmp_path / "w.pt"), load_alphanet(tmp_path / "w.pt", segmenter="fused")
+    assert isinstance(fused.segmenter, FusedSegmenter)
+    torch.testing.assert_close(fused.segmenter.objects.state_dict(), deeplab.segmenter.state_dict())
+    torch.testing.assert_close(fused.segmenter.person.state_dict(),
+                               load_alphanet(segmenter="selfie").segmenter.state_dict())
+    fused = load_alphanet(segmenter="fused")  # trained weights: a random net's alpha is too chaotic to compare
+    image = torch.from_numpy(np.array(Image.open(SHARED / "data" / "photos" / "coffee.png").convert("RGB")))
+    with torch.no_grad():
+        eager_alpha, eager_trimap = fused(image)
+        scripted_alpha, scripted_trimap = script_alphanet(fused)(image)
+    assert (eager_alpha - scripted_alpha).abs().max() <= 1e-4 and torch.equal(eager_trimap, scripted_trimap)
