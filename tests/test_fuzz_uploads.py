@@ -38,7 +38,7 @@ MUTATIONS_PER_FORMAT = 12  # truncations, and as many header flips
 
 @pytest.fixture(scope="module")
 def server(model_store, tmp_path_factory):
-    """The development profile, as `make serve` runs it (2 workers of 1 thread here, the 25 MP limit)."""
+    """The development profile, as `make serve` runs it: the archive's 2 workers, the 25 MP limit."""
     with running_torchserve("config.properties", model_store, tmp_path_factory.mktemp("fuzz")) as server:
         yield server
 
