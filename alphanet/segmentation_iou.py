@@ -8,6 +8,9 @@ compared with alpha > 0.5: one IoU per image of an image + alpha folder (`image/
 median and count below 0.5 (a mean can hide a long tail of missed objects), a line for each folder: the real
 validation sets (`alphanet.data.real_validation`: held-out real objects and people on studio backdrops and in
 scenes) beside the synthetic composites.
+
+`--cutout` also scores the whole model's matte (alpha > 0.5) the same way, beside the mask: the matting stage
+should never make the mask worse, and this says on which images it does.
 """
 import argparse
 import csv
@@ -40,29 +43,48 @@ def segmentation_ious(segmenter: torch.nn.Module, reader: ImageAlphaReader, max_
     return ious
 
 
+def cutout_ious(model: torch.nn.Module, reader: ImageAlphaReader) -> List[float]:
+    """IoU of the whole model's alpha > 0.5 against the ground truth's, for each item of `reader` in its order."""
+    ious = []
+    for index in tqdm(range(len(reader.names)), desc="cutout IoU", unit="image"):
+        sample = reader.read(index, rng=None)
+        image = torch.from_numpy(np.rint(sample.fg * 255).astype(np.uint8))
+        with torch.no_grad():
+            alpha, _ = model(image)
+        ious.append(mask_iou(alpha.numpy() > 0.5, sample.alpha > 0.5))
+    return ious
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m alphanet.segmentation_iou", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders with image/ + alpha/")
     parser.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's)")
     parser.add_argument("--segmenter", choices=SEGMENTERS, help="default: the weights file's")
-    parser.add_argument("--out", type=Path, help="CSV of folder,name,iou per image")
+    parser.add_argument("--cutout", action="store_true", help="also score the whole model's matte (alpha > 0.5)")
+    parser.add_argument("--out", type=Path, help="CSV of folder,name,iou[,cutout_iou] per image")
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     model = load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter))
-    rows = [("folder", "name", "iou")]
+    rows = [("folder", "name", "iou") + (("cutout_iou",) if args.cutout else ())]
     for folder in args.data:
         try:
             reader = ImageAlphaReader.from_root(folder)
             ious = segmentation_ious(model.segmenter, reader, model.max_side)
+            cutouts = cutout_ious(model, reader) if args.cutout else None
         except DatasetError as error:  # a bad folder or file: one line naming it, as alphanet.evaluate does
             raise SystemExit(f"error: {error}") from None
-        rows += [(folder.name, name, iou) for name, iou in zip(reader.names, ious)]
+        columns = [ious] + ([cutouts] if cutouts else [])
+        rows += [(folder.name, name, *scores) for name, *scores in zip(reader.names, *columns)]
         print(f"{folder.name}: segmentation IoU over {len(ious)} images: mean {np.mean(ious):.4f}, "
               f"median {np.median(ious):.4f}, {sum(iou < 0.5 for iou in ious)} below 0.5")
+        if cutouts:
+            worse = sum(cutout < mask - 0.01 for cutout, mask in zip(cutouts, ious))
+            print(f"{folder.name}: cutout (alpha > 0.5) IoU: mean {np.mean(cutouts):.4f}, "
+                  f"median {np.median(cutouts):.4f}, {worse} images more than 0.01 below their mask's")
     if args.out:
         with args.out.open("w", newline="") as f:
             csv.writer(f).writerows(rows)

@@ -74,3 +74,13 @@ def test_a_bad_folder_or_file_ends_the_command_with_one_line_naming_it(tmp_path)
     (data / "image" / "000.png").write_bytes(b"garbage")
     with pytest.raises(SystemExit, match="error: .*000.png: not a readable image"):
         main(["--data", str(data)])
+
+
+def test_the_cutout_option_scores_the_whole_models_matte_beside_the_mask(tmp_path, capsys):
+    data = make_folder(tmp_path / "data", count=2)
+    main(["--data", str(data), "--cutout", "--out", str(tmp_path / "iou.csv")])
+    rows = [row.split(",") for row in (tmp_path / "iou.csv").read_text().splitlines()]
+    assert rows[0] == ["folder", "name", "iou", "cutout_iou"] and len(rows) == 3
+    cutouts = [float(row[3]) for row in rows[1:]]
+    assert all(0.0 <= iou <= 1.0 for iou in cutouts)
+    assert f"data: cutout (alpha > 0.5) IoU: mean {np.mean(cutouts):.4f}" in capsys.readouterr().out
