@@ -1,6 +1,6 @@
 """Send a folder of photos to AlphaNet's inference API and write the answers into a mirror of the folder.
 
-    alphanet-client photos/ --out cutouts/ --url http://10.0.0.5:8080 --url http://10.0.0.6:8080 --concurrency 8
+    alphanet client photos/ --out cutouts/ --url http://10.0.0.5:8080 --url http://10.0.0.6:8080 --concurrency 8
 
 Each photo is POSTed to `/predictions/alphanet` (the raw bytes, or multipart with its trimap when --trimap-dir
 has one with the same relative path and stem). `photos/shoes/red.jpg` becomes `cutouts/shoes/red.png`, or
@@ -9,8 +9,9 @@ again after a crash or Ctrl-C finishes the job. Overload answers (429, 503, 507)
 are retried with exponential backoff and full jitter; any other error answer fails that photo at once, and the
 summary at the end lists why. Exit status: 0 all done, 1 some photo failed, 130 interrupted.
 
-Importable as `process(...)`; `python -m alphanet.client` runs the command line. Uses only requests and tqdm
-(no torch), so it installs on any machine that can reach the servers.
+Importable as `process(...)`; `alphanet client` (or `python -m alphanet.client`) runs the command line. Uses
+requests, tqdm and Pillow (the options' colour names), no torch, so it runs on any machine that can reach the
+servers.
 """
 import argparse
 import email.utils
@@ -29,11 +30,10 @@ from typing import Optional
 import requests
 from tqdm import tqdm
 
+from .errors import BadRequest
+from .options import SUFFIXES, OutputOptions, add_option_arguments
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
-# alphanet.imageio.OUTPUT_MODES, repeated here because importing it would pull in torch.
-OUTPUT_MODES = ("cutout", "alpha", "composite", "trimap")
-COMPOSITE_FORMATS = ("png", "jpeg")
-ANSWER_SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg"}
 PREDICTIONS_PATH = "/predictions/alphanet"
 DEFAULT_URL = "http://127.0.0.1:8080" + PREDICTIONS_PATH
 # Answers that mean "busy, ask again later": TorchServe's 503 when its job queue is full, 507 when it runs short
@@ -65,32 +65,6 @@ class JobFailed(Exception):
 class Stopped(BaseException):
     """Ctrl-C was pressed: the worker drops its photo. A BaseException, like KeyboardInterrupt, so that the
     worker's catch-all for unexpected errors lets it through."""
-
-
-@dataclass(frozen=True)
-class RequestOptions:
-    """What to ask the server for: its `output`, `bg` and `format` parameters (None leaves the server's
-    default)."""
-    output: str = "cutout"
-    bg: Optional[str] = None
-    file_format: Optional[str] = None
-
-    def __post_init__(self):
-        if self.output not in OUTPUT_MODES:
-            raise UsageError(f"output {self.output!r} is not one of {', '.join(OUTPUT_MODES)}")
-        if self.file_format is not None and self.file_format not in COMPOSITE_FORMATS:
-            raise UsageError(f"format {self.file_format!r} is not one of {', '.join(COMPOSITE_FORMATS)}")
-        # The server refuses these elsewhere with a 400: better to say so once than for every photo.
-        if self.output != "composite" and (self.bg is not None or self.file_format is not None):
-            raise UsageError("bg and format apply to output composite only")
-
-    def parameters(self) -> dict:
-        names = {"output": self.output, "bg": self.bg, "format": self.file_format}
-        return {name: value for name, value in names.items() if value is not None}
-
-    def expected_suffix(self) -> str:
-        """The extension the answer should have: what a finished output is looked for under."""
-        return ".jpg" if self.file_format == "jpeg" else ".png"
 
 
 @dataclass(frozen=True)
@@ -160,7 +134,7 @@ def process(inputs, out_dir, urls=(DEFAULT_URL,), output="cutout", bg=None, file
     requests at a time, and write the answers under `out_dir`. `token` (TorchServe's inference key, or whatever
     the gateway in front expects) goes as a bearer token with every request. Ctrl-C returns the summary so far, marked
     interrupted. Raises UsageError for arguments that cannot work."""
-    options = RequestOptions(output, bg, file_format)
+    options = checked_options(output, bg, file_format)
     if concurrency < 1:
         raise UsageError("concurrency must be at least 1")
     pool = UrlPool([prediction_url(url) for url in urls], cooldown_s)
@@ -168,10 +142,18 @@ def process(inputs, out_dir, urls=(DEFAULT_URL,), output="cutout", bg=None, file
     summary = Summary()
     jobs = plan_jobs([Path(path) for path in inputs], out_dir, Path(trimap_dir) if trimap_dir else None, summary)
     remove_temp_files(out_dir)
-    pending = skip_done(jobs, options.expected_suffix(), summary)
+    pending = skip_done(jobs, options.suffix, summary)
     timeout = (min(CONNECT_TIMEOUT_S, timeout_s), timeout_s)
     run_jobs(pending, Uploader(pool, options, retry, timeout, threading.Event(), token), concurrency, summary)
     return summary
+
+
+def checked_options(output: str, bg: Optional[str], file_format: Optional[str]) -> OutputOptions:
+    """The options, checked before any photo is sent: the server would refuse bad ones for every photo."""
+    try:
+        return OutputOptions.parse(output, bg, file_format)
+    except BadRequest as error:
+        raise UsageError(error.message) from None
 
 
 # --- Which photos, and where their answers go -------------------------------------------------------------
@@ -269,7 +251,7 @@ def run_jobs(jobs: list, uploader: "Uploader", concurrency: int, summary: Summar
 class Uploader:
     """Sends photos and writes their answers; `work` is the body of each worker thread."""
     pool: "UrlPool"
-    options: RequestOptions
+    options: OutputOptions
     retry: RetryPolicy
     timeout: tuple  # (connect, read) seconds
     stop: threading.Event  # set on Ctrl-C
@@ -413,9 +395,9 @@ class UrlPool:
 
 def answer_suffix(answer: requests.Response) -> str:
     content_type = answer.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if content_type not in ANSWER_SUFFIXES:
+    if content_type not in SUFFIXES:
         raise JobFailed(f"the server answered {content_type or 'no Content-Type'}, not PNG or JPEG")
-    return ANSWER_SUFFIXES[content_type]
+    return SUFFIXES[content_type]
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -444,16 +426,13 @@ def remove_temp_files(out_dir: Path) -> None:
 # --- Command line ---------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="alphanet-client", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="alphanet client", description=__doc__.split("\n\n")[0])
     parser.add_argument("inputs", nargs="+", type=Path, help="photos, or folders searched recursively")
     parser.add_argument("--out", required=True, type=Path, help="folder for the outputs (mirrors the inputs)")
     parser.add_argument("--url", action="append", help=f"a server (repeat it, or separate with commas); a URL "
                                                         f"without a path gets {PREDICTIONS_PATH} (default "
                                                         f"{DEFAULT_URL})")
-    parser.add_argument("--output", choices=OUTPUT_MODES, default="cutout")
-    parser.add_argument("--bg", help="composite background: #RRGGBB or a colour name (server default white)")
-    parser.add_argument("--format", dest="file_format", choices=COMPOSITE_FORMATS,
-                        help="composite file format (server default png)")
+    add_option_arguments(parser)
     parser.add_argument("--trimap-dir", type=Path, help="trimaps at the photos' relative paths, any image "
                                                         "extension; photos without one are sent alone")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight at once (default 4)")

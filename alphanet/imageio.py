@@ -1,32 +1,31 @@
-"""Decoding uploaded photos and encoding AlphaNet's answers: all the I/O around the scripted model.
+"""Decoding uploaded photos, calling the scripted model and encoding AlphaNet's answers: all around the graph.
 
-Shared by the TorchServe handler and the Triton model, so it imports no serving framework. Anything wrong with
-a request raises `BadRequest`, which carries the HTTP status and a JSON body naming the problem: whatever Pillow
-raises on a broken upload becomes one, as does a format it identifies but should not or cannot decode here.
+Shared by the TorchServe handler, the Triton model and the library call (alphanet.engine), so it imports no
+serving framework. Anything wrong with a request raises `BadRequest`, which carries the HTTP status and a JSON
+body naming the problem: whatever Pillow raises on a broken upload becomes one, as does a format it identifies
+but should not or cannot decode here.
 
 Decoding gives what a viewer displays: EXIF orientation applied, the first frame of an animation, palette,
 grey, CMYK and 16-bit images as 8-bit RGB, and transparent images flattened over white (their hidden colours
 under transparent pixels are often garbage, and white is what a shop page shows behind them).
 """
 import io
-import json
 import zlib
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Optional
 
 import numba
 import numpy as np
 import torch
-from PIL import Image, ImageColor, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from pymatting import estimate_foreground_ml
 
+from .errors import BadRequest
 from .model import DEFAULT_MAX_SIDE
+from .options import CONTENT_TYPES, OutputOptions
 from .resize import resize_bilinear, scaled_size
 
 DEFAULT_MAX_PIXELS = 25_000_000  # a 24 MP camera photo (6000 x 4000) fits
-OUTPUT_MODES = ("cutout", "alpha", "composite", "trimap")
-COMPOSITE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg"}
 # zlib level 1 encodes a 1500 px RGBA cutout about 4x faster than Pillow's default 6 (120 vs 475 ms here) for
 # a file about 20 % larger: encoding is part of every request's latency, bytes are cheap.
 PNG_COMPRESS_LEVEL = 1
@@ -47,40 +46,6 @@ _EIGHT_BIT_MODES = _OPAQUE_MODES + _TRANSPARENT_MODES
 REFUSED_FORMATS = ("EPS",)
 
 
-class BadRequest(Exception):
-    """A request that cannot be answered with an image: `status` is the HTTP status (4xx, or 500 for the
-    server's own failure, see `internal_error`), `kind` a stable name for the problem."""
-
-    def __init__(self, status: int, kind: str, message: str):
-        super().__init__(message)
-        self.status = status
-        self.kind = kind
-        self.message = message
-
-    @property
-    def phrase(self) -> str:
-        return HTTPStatus(self.status).phrase
-
-    def json_body(self) -> bytes:
-        """The answer's body, in the shape of TorchServe's own errors so clients parse one format."""
-        return json.dumps({"code": self.status, "type": self.kind, "message": self.message}).encode()
-
-
-def internal_error(error: Exception) -> BadRequest:
-    """The answer to an unexpected failure after decoding, a bug rather than the request's fault: 500 with a
-    JSON body, which clients can tell from the 503 of an overloaded server and need not retry elsewhere."""
-    return BadRequest(500, "internal_error", f"the server failed on this request ({type(error).__name__}: "
-                                             f"{error}); its log has the traceback")
-
-
-@dataclass(frozen=True)
-class OutputOptions:
-    """What the client asked to get back."""
-    mode: str = "cutout"
-    background: tuple = (255, 255, 255)
-    file_format: str = "png"
-
-
 @dataclass(frozen=True)
 class DecodedRequest:
     image: np.ndarray  # uint8 (H, W, 3) RGB as displayed
@@ -98,7 +63,7 @@ def decode_request(image: Optional[bytes], trimap: Optional[bytes], output: Opti
                    file_format: Optional[str], max_pixels: int) -> DecodedRequest:
     """The raw parts of a request -> checked, decoded inputs for the model; `BadRequest` for any problem.
     Options are parsed first: they are cheap, and a typo should not wait for a big photo to decode."""
-    options = parse_output_options(output, bg, file_format)
+    options = OutputOptions.parse(output, bg, file_format)
     rgb = decode_image(image, max_pixels)
     mask = None if trimap is None else decode_trimap(trimap, rgb.shape[:2], max_pixels)
     return DecodedRequest(rgb, mask, options)
@@ -204,30 +169,12 @@ def _too_many_pixels(what: str, max_pixels: int) -> BadRequest:
     return BadRequest(422, "too_many_pixels", f"the {what} has more than {max_pixels} pixels, the limit")
 
 
-def parse_output_options(output: Optional[str], bg: Optional[str], file_format: Optional[str]) -> OutputOptions:
-    """Query values (None where absent) -> OutputOptions. `bg` and `format` belong to the composite only:
-    elsewhere they would be silently ignored, so they are refused."""
-    mode = output or "cutout"
-    if mode not in OUTPUT_MODES:
-        raise BadRequest(400, "unknown_output", f"output={mode!r} is not one of {', '.join(OUTPUT_MODES)}")
-    if mode != "composite" and (bg is not None or file_format is not None):
-        raise BadRequest(400, "option_not_applicable", "bg= and format= apply to output=composite only")
-    file_format = (file_format or "png").lower()
-    if file_format not in COMPOSITE_FORMATS:
-        raise BadRequest(400, "unknown_format", f"format={file_format!r} is not one of png, jpeg")
-    return OutputOptions(mode, parse_color(bg or "white"), file_format)
-
-
-def parse_color(value: str) -> tuple:
-    """'#RRGGBB', 'RRGGBB' (a '#' must be written %23 in a URL) or a CSS colour name -> (r, g, b)."""
-    spec = f"#{value}" if len(value) in (3, 6) and all(c in "0123456789abcdefABCDEF" for c in value) else value
-    try:
-        color = ImageColor.getrgb(spec)
-    except ValueError:
-        color = None
-    if color is None or len(color) != 3:
-        raise BadRequest(400, "bad_color", f"bg={value!r} is not a colour: use #RRGGBB or a name such as white")
-    return color
+def matte(model, request: DecodedRequest) -> tuple:
+    """The scripted model on a decoded request -> its float32 (H, W) alpha and the trimap it used, as numpy
+    arrays for encode_answer. The caller chooses torch's inference mode."""
+    trimap = None if request.trimap is None else torch.from_numpy(request.trimap)
+    alpha, used_trimap = model(torch.from_numpy(request.image), trimap)
+    return alpha.numpy(), used_trimap.numpy()
 
 
 def encode_answer(request: DecodedRequest, alpha: np.ndarray, trimap: np.ndarray) -> Answer:
@@ -290,4 +237,4 @@ def _encode(pixels: np.ndarray, file_format: str) -> Answer:
         Image.fromarray(pixels).save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_ZLIB_STRATEGY)
     else:
         Image.fromarray(pixels).save(buffer, "JPEG", quality=JPEG_QUALITY)
-    return Answer(buffer.getvalue(), COMPOSITE_FORMATS[file_format])
+    return Answer(buffer.getvalue(), CONTENT_TYPES[file_format])

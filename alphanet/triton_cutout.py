@@ -1,8 +1,9 @@
 """`alphanet_cutout` on Triton's Python backend: the TorchServe API's request parts in (image file, optional
 trimap file and output options, each a BYTES value), its answer out (the encoded image and its content type).
-Decoding, limits, errors and encoding are alphanet.imageio's, as in the TorchServe handler; a BadRequest comes
-back as HTTP 400 whose message is the TorchServe error body (its JSON with code, type and message), and an
-unexpected failure, logged with its traceback, as HTTP 500 whose message is the handler's JSON for it.
+Decoding, limits, the model's call and encoding are alphanet.imageio's, as in the TorchServe handler; a
+BadRequest (alphanet.errors) comes back as HTTP 400 whose message is the TorchServe error body (its JSON with
+code, type and message), and an unexpected failure, logged with its traceback, as HTTP 500 whose message is the
+handler's JSON for it.
 
 A module of its own so that only this model's process loads imageio's stack (Pillow, pymatting, numba).
 """
@@ -11,10 +12,10 @@ import os
 from typing import Optional
 
 import numpy as np
-import torch
 import triton_python_backend_utils as pb_utils  # the stub provides it; it exists nowhere else
 
-from .imageio import DEFAULT_MAX_PIXELS, BadRequest, configure_process, decode_request, encode_answer, internal_error
+from .errors import BadRequest, internal_error
+from .imageio import DEFAULT_MAX_PIXELS, configure_process, decode_request, encode_answer, matte
 from .triton_backend import AlphaNetModel, InvalidInput, ServerFault
 from .triton_models import CUTOUT_MODEL
 
@@ -44,9 +45,7 @@ class CutoutModel(AlphaNetModel):
         decoded = decode_request(image=_bytes(request, "image"), trimap=_bytes(request, "trimap"),
                                  output=_text(request, "output"), bg=_text(request, "bg"),
                                  file_format=_text(request, "format"), max_pixels=self.max_pixels)
-        trimap = None if decoded.trimap is None else torch.from_numpy(decoded.trimap)
-        alpha, used_trimap = self.alphanet(torch.from_numpy(decoded.image), trimap)
-        return encode_answer(decoded, alpha.numpy(), used_trimap.numpy())
+        return encode_answer(decoded, *matte(self.alphanet, decoded))
 
 
 def _bytes(request, name: str) -> Optional[bytes]:

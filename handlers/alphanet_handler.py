@@ -16,8 +16,8 @@ import os
 import torch
 from ts.torch_handler.base_handler import BaseHandler
 
-from alphanet.imageio import (DEFAULT_MAX_PIXELS, BadRequest, configure_process, decode_request, encode_answer,
-                              internal_error)
+from alphanet.errors import BadRequest, internal_error
+from alphanet.imageio import DEFAULT_MAX_PIXELS, configure_process, decode_request, encode_answer, matte
 from alphanet.worker import TrimWhenIdle, release_free_memory, warm_up
 
 logger = logging.getLogger(__name__)
@@ -67,9 +67,7 @@ class AlphaNetHandler(BaseHandler):
 
     def _matte(self, request):
         """A decoded request -> what encode_answer takes: the request, the alpha and the trimap used."""
-        trimap = None if request.trimap is None else torch.from_numpy(request.trimap)
-        alpha, used_trimap = self.model(torch.from_numpy(request.image), trimap)
-        return request, alpha.numpy(), used_trimap.numpy()
+        return (request, *matte(self.model, request))
 
     def postprocess(self, results):
         bodies = []

@@ -24,7 +24,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from alphanet.client import process
-from alphanet.imageio import DEFAULT_MAX_PIXELS, OUTPUT_MODES, BadRequest, decode_request
+from alphanet.errors import BadRequest
+from alphanet.imageio import DEFAULT_MAX_PIXELS, decode_request
+from alphanet.options import OUTPUT_MODES
 from tests.broken_images import (WRITABLE, animations, encoded, header_flips, pixel_bombs, random_image,
                                  refused_headers, truncations)
 from tests.torchserve import Server, batched_copy, running_torchserve

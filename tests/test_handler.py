@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from ts.context import Context, RequestProcessor
 
-from alphanet.imageio import OUTPUT_MODES
+from alphanet.options import OUTPUT_MODES
 from alphanet.worker import TrimWhenIdle
 from handlers import alphanet_handler
 from handlers.alphanet_handler import AlphaNetHandler

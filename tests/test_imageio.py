@@ -7,7 +7,9 @@ import pytest
 from PIL import Image
 
 from alphanet import imageio
-from alphanet.imageio import BadRequest, DecodedRequest, OutputOptions, decode_image, decode_trimap, encode_answer
+from alphanet.errors import BadRequest, internal_error
+from alphanet.imageio import DecodedRequest, decode_image, decode_trimap, encode_answer
+from alphanet.options import OUTPUT_MODES, OutputOptions
 from tests.broken_images import WRITABLE, animations, pixel_bombs, random_image, refused_headers
 
 pytestmark = pytest.mark.filterwarnings("ignore:IM image format is deprecated:DeprecationWarning")
@@ -221,33 +223,7 @@ def test_bad_trimaps(data, status, kind):
     assert "trimap" in raised.value.message
 
 
-# --- options -------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("bg, color", [(None, (255, 255, 255)), ("white", (255, 255, 255)),
-                                       ("#FF8000", (255, 128, 0)), ("ff8000", (255, 128, 0)),
-                                       ("navy", (0, 0, 128))])
-def test_composite_backgrounds(bg, color):
-    assert imageio.parse_output_options("composite", bg, None).background == color
-
-
-def test_default_options_are_a_png_cutout():
-    assert imageio.parse_output_options(None, None, None) == OutputOptions("cutout", (255, 255, 255), "png")
-
-
-@pytest.mark.parametrize("output, bg, file_format, kind", [
-    ("mask", None, None, "unknown_output"),
-    ("composite", "#12345", None, "bad_color"),
-    ("composite", "#FF000080", None, "bad_color"),
-    ("composite", "no-such-colour", None, "bad_color"),
-    ("composite", None, "gif", "unknown_format"),
-    ("alpha", "white", None, "option_not_applicable"),
-    ("cutout", None, "jpeg", "option_not_applicable"),
-])
-def test_bad_options(output, bg, file_format, kind):
-    with pytest.raises(BadRequest) as raised:
-        imageio.parse_output_options(output, bg, file_format)
-    assert (raised.value.status, raised.value.kind) == (400, kind)
-
+# --- errors ------------------------------------------------------------------------------------------
 
 def test_bad_request_json_body_names_the_problem():
     body = BadRequest(422, "trimap_size", "the trimap is 3x2").json_body()
@@ -255,7 +231,7 @@ def test_bad_request_json_body_names_the_problem():
 
 
 def test_an_internal_error_is_a_500_naming_the_exception():
-    error = imageio.internal_error(ZeroDivisionError("division by zero"))
+    error = internal_error(ZeroDivisionError("division by zero"))
     assert (error.status, error.kind, error.phrase) == (500, "internal_error", "Internal Server Error")
     assert "ZeroDivisionError: division by zero" in error.message
 
@@ -300,7 +276,7 @@ def test_cutout_is_rgba_with_the_alpha_images_alpha_and_decontaminated_colours()
 
 
 @pytest.mark.parametrize("height, width", [(1, 1), (1, 2), (2, 1), (1, 64), (64, 1)])
-@pytest.mark.parametrize("mode", imageio.OUTPUT_MODES)
+@pytest.mark.parametrize("mode", OUTPUT_MODES)
 def test_the_smallest_photos_are_encoded_in_every_mode(height, width, mode):
     """pymatting's foreground estimate divides by its number of levels, none for one pixel."""
     photo = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)

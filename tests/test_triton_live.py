@@ -25,7 +25,8 @@ import torch
 import yaml
 from PIL import Image
 
-from alphanet.imageio import DEFAULT_MAX_PIXELS, OUTPUT_MODES, decode_request, encode_answer
+from alphanet.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer
+from alphanet.options import OUTPUT_MODES
 from alphanet.triton_config import DEFAULT_CORES, cpu_plan
 from alphanet.triton_models import CUTOUT_MODEL, TENSOR_MODELS
 from alphanet.process_group import stop_process_group, wait_for_group_end
