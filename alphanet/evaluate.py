@@ -402,7 +402,7 @@ def model_description(weights: Path | None, scripted: Path | None) -> str:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m alphanet.evaluate", description=__doc__,
+    parser = argparse.ArgumentParser(prog="alphanet evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="folder with image/ + alpha/ [+ trimap/]")
     model = parser.add_mutually_exclusive_group()

@@ -39,8 +39,8 @@ def export_scripted(out_path: Union[str, Path], weights: Optional[Union[str, Pat
     return out_path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Optional[list] = None) -> None:
+    parser = argparse.ArgumentParser(prog="alphanet export", description=__doc__.splitlines()[0])
     parser.add_argument("--weights", help="AlphaNet weights file (default: the project's default weights)")
     parser.add_argument("--out", default="model_store/alphanet.pt", help="where to write the TorchScript file")
     parser.add_argument("--segmenter", choices=SEGMENTERS,
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="the matting net's arithmetic: fp32 (exact, any CPU) or bf16 (about 2x faster on CPUs "
                              "with AVX512-BF16 or AMX, slower elsewhere; BENCHMARKS.md)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     overrides = given_overrides(segmenter=args.segmenter, erode_fraction=args.erode_fraction,
                                 dilate_fraction=args.dilate_fraction, max_side=args.max_side,
                                 mirror_average=args.mirror_average, guided_filter=args.guided_filter)
