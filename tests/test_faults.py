@@ -1,4 +1,4 @@
-"""Faults in the middle of a bulk run: a real TorchServe (development profile, 2 workers), the real alphanet-client
+"""Faults in the middle of a bulk run: a real TorchServe (development profile, 2 workers), the real `alphanet client`
 command, a real SIGKILL. A worker killed mid-run must cost no photo (the client retries) and be replaced; a server
 stopped mid-run and started again must let the same command, run again, finish the job without losing or
 repeating a photo."""
@@ -38,7 +38,7 @@ def photos(tmp_path, shared_data) -> Path:
 
 
 def client_command(photos: Path, out: Path, server, max_attempts: int = 8) -> list:
-    """alphanet-client with short backoffs, so retries happen within the test's time."""
+    """`alphanet client` with short backoffs, so retries happen within the test's time."""
     return [sys.executable, "-m", "alphanet.client", str(photos), "--out", str(out), "--url", server.inference,
             "--concurrency", "4", "--max-attempts", str(max_attempts), "--backoff-base", "0.2",
             "--backoff-cap", "2"]

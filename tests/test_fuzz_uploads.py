@@ -8,7 +8,7 @@ no answer of 500 or more, a JSON body with every 4xx, and the workers READY afte
 - Mutations: for each format, a valid file truncated at many points and with header bits flipped; headers each of
   Pillow's decoders refuses in its own way; decompression bombs; animations of odd and even frame counts.
 - The batch path: tiny photos and a broken file in one batch.
-- alphanet-client over a folder of such files: it names each broken one, skips it and writes the others.
+- `alphanet client` over a folder of such files: it names each broken one, skips it and writes the others.
 """
 import io
 import itertools
