@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .band_window import MARGIN, band_window
 from .ed_layer import EDLayer
 from .guided_filter import refine_matte
 from .matting_net import OUTPUT_STRIDE, MattingNet
@@ -48,10 +49,13 @@ class AlphaNet(nn.Module):
     """The whole pipeline. `segmenter`: `(1, 3, h, w)` RGB in [0, 1] -> `(1, 1, h, w)` foreground probability.
     `mirror_average`: forward() mattes the image and its mirror image and averages the two (MODEL_CARD.md: better
     on nearly every validation image, for twice the matting net's time); `guided_filter`: forward() refines the
-    net's matte with the photo as guide (alphanet/guided_filter.py); training calls `matte` once, unrefined."""
+    net's matte with the photo as guide (alphanet/guided_filter.py); `band_matting`: forward() runs the net on a
+    window around the unknown band only, with `band_margin` pixels of context (alphanet/band_window.py): faster
+    where the object is small in the photo, not exact, so off by default. Training calls `matte` once, unrefined."""
 
     def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
-                 max_side: int = DEFAULT_MAX_SIDE, mirror_average: bool = True, guided_filter: bool = True):
+                 max_side: int = DEFAULT_MAX_SIDE, mirror_average: bool = True, guided_filter: bool = True,
+                 band_matting: bool = False):
         super().__init__()
         self.segmenter = segmenter
         self.matting_net = matting_net
@@ -59,6 +63,8 @@ class AlphaNet(nn.Module):
         self.max_side = max_side
         self.mirror_average = mirror_average
         self.guided_filter = guided_filter
+        self.band_matting = band_matting
+        self.band_margin = MARGIN
         self.stride = OUTPUT_STRIDE
 
     def predict_trimap(self, rgb: Tensor) -> Tensor:
@@ -87,6 +93,26 @@ class AlphaNet(nn.Module):
             total = total + self.matte(rgb, trimap)
         return total / 2
 
+    def matte_passes(self, rgb: Tensor, trimap: Tensor) -> Tensor:
+        """`matte_mirror_averaged` or `matte`, as `mirror_average` says. Same shapes as `matte`."""
+        if self.mirror_average:
+            return self.matte_mirror_averaged(rgb, trimap)
+        return self.matte(rgb, trimap)
+
+    def matte_band(self, rgb: Tensor, trimap: Tensor) -> Tensor:
+        """As `matte_passes` for one image, `(1, 3, H, W)`, `(1, 1, H, W)` -> `(1, 1, H, W)`, but the passes run on
+        a window around the unknown band only (alphanet/band_window.py); outside it the trimap stands in for the
+        raw alpha, which the fusion replaces there anyway. Where the window is the whole photo, this is
+        `matte_passes` exactly. The window is at most the whole photo, so the peak memory is at most the full
+        pass's."""
+        alpha = trimap.clone()
+        window = band_window(trimap == 0.5, self.stride, self.band_margin)
+        if len(window) > 0:
+            top, bottom, left, right = window[0], window[1], window[2], window[3]
+            alpha[:, :, top:bottom, left:right] = self.matte_passes(rgb[:, :, top:bottom, left:right],
+                                                                    trimap[:, :, top:bottom, left:right])
+        return alpha
+
     def forward(self, image: Tensor, trimap: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """uint8 `(H, W, 3)` RGB [, uint8 `(H, W)` trimap] -> (alpha, trimap), float32 `(H, W)` each."""
         check_image(image)
@@ -99,10 +125,10 @@ class AlphaNet(nn.Module):
             full_trimap = user_trimap_to_levels(trimap, height, width)
             capped_trimap = F.interpolate(full_trimap, size=rgb.shape[2:], mode="nearest")
         if bool((full_trimap == 0.5).any()):
-            if self.mirror_average:
-                raw_alpha = self.matte_mirror_averaged(rgb, capped_trimap)
+            if self.band_matting:
+                raw_alpha = self.matte_band(rgb, capped_trimap)
             else:
-                raw_alpha = self.matte(rgb, capped_trimap)
+                raw_alpha = self.matte_passes(rgb, capped_trimap)
             if self.guided_filter:
                 # Fused first, so that the fit sees the known pixels at their true 0 and 1.
                 raw_alpha = refine_matte(rgb, fuse(raw_alpha, capped_trimap))
