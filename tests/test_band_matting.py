@@ -106,6 +106,13 @@ def test_band_matting_answers_every_size_with_the_trimap_kept_outside_the_band(r
         assert bool((alpha == 1).all())
 
 
+def test_a_trimap_without_band_is_its_own_alpha(random_model):
+    """As the capped trimap of a photo whose band is thinner than the capping's step: nothing to matte."""
+    trimap = torch.zeros(1, 1, 60, 80)
+    trimap[:, :, 20:40] = 1.0
+    assert torch.equal(random_model.matte_band(torch.rand(1, 3, 60, 80), trimap), trimap)
+
+
 def test_scripted_band_matting_matches_eager(random_model, monkeypatch):
     monkeypatch.setattr(random_model, "band_margin", 32)  # a window smaller than this small photo
     image = torch.randint(0, 256, (300, 400, 3), dtype=torch.uint8)
