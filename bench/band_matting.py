@@ -1,6 +1,7 @@
-"""Band-only matting against the full pass: the scripted model's call both ways, taking turns in one process, and
-how far the band-only alpha is from the full pass's. `python -m bench.band_matting [--sizes 512 1024 1500]
-[--radii 0.0625 0.125 0.25] [--repeats 3] [--threads 2] [--margin PIXELS]`.
+"""Band-only matting against the full pass: the scripted model's call both ways, taking turns in one process, how
+far the band-only alpha is from the full pass's, and how far each is from the truth on small objects.
+`python -m bench.band_matting [--sizes 512 1024 1500] [--radii 0.0625 0.125 0.25] [--repeats 3] [--threads 2]
+[--margin PIXELS] [--composites 12]`.
 
 The default weights with the fused segmentation stage (what `make mar` builds), fp32, mirror averaging and the
 guided filter on, scripted twice: `band_matting` off (the full pass) and on. Cases at each size:
@@ -11,7 +12,12 @@ guided filter on, scripted twice: `band_matting` off (the full pass) and on. Cas
 Prints a Markdown table: the band's and the window's share of the photo; the full pass's median call and the
 band-only call's ratio to it, in wall time and in the process's CPU time (the work done, which other jobs on a
 shared machine disturb less than the wall time); and the band pixels' difference between the two alphas
-(largest, mean, share above 1/255). Not part of the test run: it prints figures for BENCHMARKS.md.
+(largest, mean, share above 1/255).
+
+Then, on `--composites` small-object composites (`small_object_composite`, 1024 px, automatic mode), a second
+table, one row per composite and their mean: the band's and the window's share, each way's error against the
+true alpha over the served band (SAD / 1000 and MSE), and the two alphas' difference there (largest, 90th
+percentile, mean). Not part of the test run: it prints figures for BENCHMARKS.md.
 """
 import argparse
 import statistics
@@ -24,9 +30,12 @@ from PIL import Image
 
 from alphanet.band_window import MARGIN, band_window
 from alphanet.checkpoint import load_alphanet
+from alphanet.data.synthetic import generate_sample
+from alphanet.data.textures import DEFAULT_TEXTURE_DIRS, TexturePool
 from alphanet.export import script_alphanet
 from alphanet.shared_data import SHARED_PHOTOS, square_photo
 
+BACKGROUNDS = ("brick.png", "grass.png", "gravel.png", "hubble_deep_field.jpg")
 Case = Tuple[str, np.ndarray, Optional[np.ndarray]]  # name, uint8 (S, S, 3) photo, uint8 (S, S) trimap or None
 
 
@@ -40,6 +49,23 @@ def disc_case(size: int, radius_fraction: float, ed_layer: torch.nn.Module) -> C
     photo = (disc * alpha + background * (1 - alpha)).round().astype(np.uint8)
     levels = ed_layer(torch.from_numpy(alpha[..., 0] > 0.5).float()[None, None])[0, 0].numpy()
     return f"disc {radius_fraction:g}", photo, (levels * 255).round().astype(np.uint8)
+
+
+def small_object_composite(index: int, textures: TexturePool, size: int = 1024) -> Tuple[np.ndarray, np.ndarray]:
+    """A synthetic foreground (alphanet.data.synthetic, seed (7, index)) shrunk to 25-60 % of the side, at a random
+    place on one of the shared photos without a subject of their own: uint8 `(size, size, 3)` photo and float
+    `(size, size)` true alpha."""
+    rng = np.random.default_rng((7, index))
+    colour, alpha = generate_sample(rng, size, textures)
+    side = int(size * rng.uniform(0.25, 0.6))
+    top, left = rng.integers(0, size - side, size=2)
+    true_alpha = np.zeros((size, size), np.float32)
+    true_alpha[top:top + side, left:left + side] = np.array(Image.fromarray(alpha).resize((side, side))) / 255
+    foreground = np.zeros((size, size, 3), np.float32)
+    foreground[top:top + side, left:left + side] = Image.fromarray(colour).resize((side, side))
+    background = square_photo(size, SHARED_PHOTOS / BACKGROUNDS[index % len(BACKGROUNDS)]).astype(np.float32)
+    photo = foreground * true_alpha[..., None] + background * (1 - true_alpha[..., None])
+    return photo.round().astype(np.uint8), true_alpha
 
 
 def seconds(call) -> Tuple[float, float]:
@@ -76,14 +102,62 @@ def compare(models: dict, case: Case, repeats: int, margin: int) -> List[str]:
                   f"{(difference > 1 / 255).float().mean().item():.1%}"]
 
 
+def print_timing(models: dict, ed_layer: torch.nn.Module, args: argparse.Namespace) -> None:
+    print(f"medians of {args.repeats} calls each way, taking turns")
+    print("| case | size | band | window | full pass, wall | band / full, wall | full pass, CPU | band / full, CPU "
+          "| band alpha vs full: largest | mean | above 1/255 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for size in args.sizes:
+        cases = [("photo", square_photo(size), None)]
+        cases += [disc_case(size, radius, ed_layer) for radius in args.radii]
+        for case in cases:
+            print("| " + " | ".join(compare(models, case, args.repeats, args.margin)) + " |", flush=True)
+
+
+def quality(models: dict, index: int, textures: TexturePool, margin: int) -> List[float]:
+    """One composite's figures: band and window share, SAD and MSE each way, the alphas' difference."""
+    photo, true_alpha = small_object_composite(index, textures)
+    with torch.inference_mode():
+        alphas = {way: model(torch.from_numpy(photo)) for way, model in models.items()}
+    band = alphas["full"][1] == 0.5
+    window = band_window(band[None, None], 32, margin)
+    row = [band.float().mean().item(), 0.0 if not window else
+           (window[1] - window[0]) * (window[3] - window[2]) / band.numel()]
+    for way in ("full", "band"):
+        error = (alphas[way][0] - torch.from_numpy(true_alpha))[band]
+        row += [error.abs().sum().item() / 1000, (error ** 2).mean().item()]
+    difference = (alphas["band"][0] - alphas["full"][0]).abs()[band]
+    return row + [difference.max().item(), difference.quantile(0.9).item(), difference.mean().item()]
+
+
+def print_quality(models: dict, count: int, margin: int) -> None:
+    print("| composite | band | window | SAD full | SAD band only | MSE full | MSE band only | band alpha vs full: "
+          "largest | 90th percentile | mean |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    textures = TexturePool(DEFAULT_TEXTURE_DIRS)
+    rows = []
+    for index in range(count):
+        rows.append(quality(models, index, textures, margin))
+        print(format_quality(str(index), rows[-1]), flush=True)
+    print(format_quality("**mean**", list(np.mean(rows, axis=0))))
+
+
+def format_quality(name: str, row: List[float]) -> str:
+    band, window, sad_full, mse_full, sad_band, mse_band, largest, p90, mean = row
+    cells = [name, f"{band:.1%}", f"{window:.0%}", f"{sad_full:.2f}", f"{sad_band:.2f}", f"{mse_full:.4f}",
+             f"{mse_band:.4f}", f"{largest:.3f}", f"{p90:.4f}", f"{mean:.4f}"]
+    return "| " + " | ".join(cells) + " |"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 1500])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[512, 1024, 1500], help="none: no timing table")
     parser.add_argument("--radii", type=float, nargs="+", default=[0.0625, 0.125, 0.25],
                         help="disc radii as fractions of the photo's side")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--margin", type=int, default=MARGIN, help="pixels of context around the band's box")
+    parser.add_argument("--composites", type=int, default=12, help="small-object composites to score (0: none)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = load_alphanet(None, segmenter="fused")
@@ -92,15 +166,11 @@ def main() -> None:
     for way in ("full", "band"):
         model.band_matting = way == "band"
         models[way] = script_alphanet(model)
-    print(f"threads {args.threads}; margin {args.margin} px; medians of {args.repeats} calls each way, taking turns")
-    print("| case | size | band | window | full pass, wall | band / full, wall | full pass, CPU | band / full, CPU "
-          "| band alpha vs full: largest | mean | above 1/255 |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for size in args.sizes:
-        cases = [("photo", square_photo(size), None)]
-        cases += [disc_case(size, radius, model.ed_layer) for radius in args.radii]
-        for case in cases:
-            print("| " + " | ".join(compare(models, case, args.repeats, args.margin)) + " |", flush=True)
+    print(f"threads {args.threads}; margin {args.margin} px")
+    if args.sizes:
+        print_timing(models, model.ed_layer, args)
+    if args.composites:
+        print_quality(models, args.composites, args.margin)
 
 
 if __name__ == "__main__":
