@@ -17,14 +17,14 @@ COPY requirements.txt ./
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu \
         --extra-index-url https://pypi.org/simple -r requirements.txt
 
-# The package itself (the handler imports alphanet.imageio from it); its dependencies are already in.
+# The package itself (the handler imports alphanet.serving.imageio from it); its dependencies are already in.
 # numba compiles pymatting's loops on first use: that is done once here, into the package's cache, not in
 # every worker at start-up.
 COPY pyproject.toml README.md ./
 COPY alphanet alphanet
 COPY handlers handlers
 RUN pip install --no-cache-dir --no-deps . \
-    && python -c "import numpy as np; from alphanet.imageio import decontaminated_foreground as f; \
+    && python -c "import numpy as np; from alphanet.serving.imageio import decontaminated_foreground as f; \
 f(np.zeros((2, 2, 3), np.uint8), np.full((2, 2), 0.5, np.float32))"
 
 COPY config config
@@ -38,6 +38,6 @@ USER app
 # scrape them): publish 8082 only after changing metrics_address.
 EXPOSE 8080 8082
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
-    CMD ["python", "-m", "alphanet.healthcheck"]
+    CMD ["python", "-m", "alphanet.serving.healthcheck"]
 # The launcher stops TorchServe's whole process group on SIGTERM (docker stop).
-CMD ["python", "-m", "alphanet.launch_torchserve", "--config", "config/config.production.properties"]
+CMD ["python", "-m", "alphanet.serving.launch_torchserve", "--config", "config/config.production.properties"]

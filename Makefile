@@ -7,7 +7,7 @@ MODEL_STORE ?= model_store
 MAR := $(MODEL_STORE)/alphanet.mar
 SCRIPTED := $(MODEL_STORE)/alphanet.pt
 # Segmentation stage of the archive: fused (the default: the person segmenter and DeepLab together, for catalog
-# photos of products and of people, alphanet/segmenter.py), or one of them alone: selfie (the converted MediaPipe
+# photos of products and of people, alphanet/nets/segmenter.py), or one of them alone: selfie (the converted MediaPipe
 # person segmenter) or deeplab (the paper's DeepLabV3+, trained here, retrainable). MODEL_CARD.md compares them.
 SEG ?= fused
 # The matting net's arithmetic: bf16 (about 2x faster where the CPU has AVX512-BF16 or AMX, 1.5x slower where it
@@ -21,7 +21,7 @@ MIRROR ?= on
 # composites for about 2 % of a call's time, MODEL_CARD.md / BENCHMARKS.md) or off (the matting net's matte as it is).
 GUIDED_FILTER ?= on
 # The weights packed into the archive: empty for the project's default (alphanet/weights/alphanet_default.pt), or
-# a file `python -m alphanet.checkpoint` wrote from your own training runs: `make serve WEIGHTS=my.pt`.
+# a file `python -m alphanet.training.checkpoint` wrote from your own training runs: `make serve WEIGHTS=my.pt`.
 WEIGHTS ?=
 BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)-$(MIRROR)-$(GUIDED_FILTER)$(if $(WEIGHTS),-$(subst /,_,$(WEIGHTS)))
 
@@ -39,8 +39,8 @@ $(INSTALLED): requirements.txt requirements-dev.txt pyproject.toml
 mar: $(MAR)
 
 # The archive holds the scripted model, the handler and its model-config.yaml; the handler imports
-# alphanet.imageio from the installed package. The tests build theirs with MODEL_STORE=<a tmp dir>.
-$(MAR): $(INSTALLED) $(BUILD_STAMP) handlers/alphanet_handler.py config/model-config.yaml $(wildcard alphanet/*.py alphanet/weights/*) $(WEIGHTS)
+# alphanet.serving.imageio from the installed package. The tests build theirs with MODEL_STORE=<a tmp dir>.
+$(MAR): $(INSTALLED) $(BUILD_STAMP) handlers/alphanet_handler.py config/model-config.yaml $(wildcard alphanet/*.py alphanet/*/*.py alphanet/weights/*) $(WEIGHTS)
 	$(BIN)/python -m alphanet.export --segmenter $(SEG) --precision $(PRECISION) --out $(SCRIPTED) \
 		$(if $(WEIGHTS),--weights $(WEIGHTS)) \
 		$(if $(filter off,$(MIRROR)),--no-mirror-average,--mirror-average) \
@@ -57,7 +57,7 @@ $(BUILD_STAMP):
 	touch $@
 
 serve: install mar
-	$(BIN)/python -m alphanet.launch_torchserve --config config/config.properties
+	$(BIN)/python -m alphanet.serving.launch_torchserve --config config/config.properties
 
 test: install
 	$(BIN)/python -m pytest
@@ -79,7 +79,7 @@ demo-browser:
 	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
-# --- Triton: `make triton-repo`, `make serve-triton` (alphanet.triton_repo, alphanet.triton_server) ---------------
+# --- Triton: `make triton-repo`, `make serve-triton` (alphanet.triton.repo, alphanet.triton.server) ---------------
 # nvidia-pytriton (it ships the tritonserver binary) pins numpy<2 while the main environment needs numpy 2, so
 # Triton gets a virtualenv of its own. `install` makes it too: the Triton tests start a server from it.
 TRITON_VENV := .venv-triton
@@ -96,10 +96,10 @@ $(TRITON_INSTALLED): requirements-triton.txt
 
 # For Triton's PyTorch backend, from the very file the .mar holds.
 triton-repo: $(MAR)
-	$(BIN)/python -m alphanet.triton_repo --out $(TRITON_REPO) --scripted $(SCRIPTED)
+	$(BIN)/python -m alphanet.triton.repo --out $(TRITON_REPO) --scripted $(SCRIPTED)
 
 serve-triton: $(TRITON_INSTALLED) $(MAR)
-	$(TRITON_VENV)/bin/python -m alphanet.triton_server --scripted $(SCRIPTED)
+	$(TRITON_VENV)/bin/python -m alphanet.triton.server --scripted $(SCRIPTED)
 
 # --- Training the default model (MODEL_CARD.md): synthetic data, then the paper's stages ---------------------
 # Each step resumes where it stopped (run folders under runs/, ignored by git); on a 2-core CPU the seg and
@@ -122,14 +122,14 @@ train-data: $(INSTALLED)
 		--backgrounds $(DATA)/backgrounds_val --out $(DATA)/val_composites
 
 train-seg: train-data
-	$(BIN)/python -m alphanet.train seg $(TRAIN_ARGS) --out runs/seg
+	$(BIN)/python -m alphanet.training.train seg $(TRAIN_ARGS) --out runs/seg
 
 # --unknown-weight 10: the band's pixels weigh 10x in the loss (a deviation from the paper; MODEL_CARD.md).
 train-matting: train-data
-	$(BIN)/python -m alphanet.train matting $(TRAIN_ARGS) --unknown-weight 10 --out runs/matting
+	$(BIN)/python -m alphanet.training.train matting $(TRAIN_ARGS) --unknown-weight 10 --out runs/matting
 
 train-pretrain: train-seg train-matting
 
 train-e2e: train-pretrain
-	$(BIN)/python -m alphanet.train e2e $(TRAIN_ARGS) --out runs/e2e \
+	$(BIN)/python -m alphanet.training.train e2e $(TRAIN_ARGS) --out runs/e2e \
 		--init-seg runs/seg/weights.pt --init-matting runs/matting/weights.pt

@@ -9,6 +9,6 @@ def __getattr__(name: str):
     """`alphanet.cutout`, imported on first use: importing the package, as the torch-free client does, must not
     load torch. (The engine is a module of its own name: a submodule named `cutout` would hide the function.)"""
     if name == "cutout":
-        from .engine import cutout
+        from alphanet.engine import cutout
         return cutout
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

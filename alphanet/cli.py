@@ -18,9 +18,11 @@ SUBCOMMANDS = {
     "cutout": ("alphanet.engine", "cut out a photo, or a folder of photos, in this process: no server"),
     "client": ("alphanet.client", "send photos to AlphaNet servers and write their answers into a folder"),
     "export": ("alphanet.export", "export the model as one TorchScript file, as served"),
-    "train": ("alphanet.train", "train the segmentation stage, the matting net, or both end to end"),
-    "evaluate": ("alphanet.evaluate", "score the model against closed-form and KNN matting (Tables I and II)"),
-    "segmentation-iou": ("alphanet.segmentation_iou", "score the segmentation stage against ground-truth mattes"),
+    "train": ("alphanet.training.train", "train the segmentation stage, the matting net, or both end to end"),
+    "evaluate": ("alphanet.evaluation.evaluate",
+                 "score the model against closed-form and KNN matting (Tables I and II)"),
+    "segmentation-iou": ("alphanet.evaluation.segmentation_iou",
+                         "score the segmentation stage against ground-truth mattes"),
 }
 
 

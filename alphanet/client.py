@@ -30,8 +30,8 @@ from typing import Optional
 import requests
 from tqdm import tqdm
 
-from .errors import BadRequest
-from .options import SUFFIXES, OutputOptions, add_option_arguments
+from alphanet.errors import BadRequest
+from alphanet.options import SUFFIXES, OutputOptions, add_option_arguments
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 PREDICTIONS_PATH = "/predictions/alphanet"

@@ -5,7 +5,7 @@
     jpeg = alphanet.cutout(photo_bytes, output="composite", bg="#f4f4f4", file_format="jpeg")
 
 `alphanet cutout photo.jpg -o photo.png` is its command line, for a photo or a folder of them. A photo takes the
-server's way: alphanet.imageio decodes it, calls the scripted model and encodes the answer, so the options, the
+server's way: alphanet.serving.imageio decodes it, calls the scripted model and encodes the answer, so the options, the
 limits and the errors (BadRequest, of the kind the API's JSON names) are the API's. The model is the default
 archive's (`make mar`): the project's weights with the fused segmentation stage, in fp32, scripted here on first
 use (about 10 s) and kept for the process. An archive built for bf16 (PRECISION=bf16, where the CPU has it)
@@ -22,14 +22,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .checkpoint import load_alphanet
-from .client import Summary, UsageError, plan_jobs, write_atomically
-from .errors import BadRequest
-from .export import script_alphanet
-from .imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer, matte
-from .options import DEFAULT_OUTPUT, OutputOptions, add_option_arguments
-from .quiet_jit import quiet_jit
-from .worker import warm_up
+from alphanet.training.checkpoint import load_alphanet
+from alphanet.client import Summary, UsageError, plan_jobs, write_atomically
+from alphanet.errors import BadRequest
+from alphanet.export import script_alphanet
+from alphanet.serving.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer, matte
+from alphanet.options import DEFAULT_OUTPUT, OutputOptions, add_option_arguments
+from alphanet.quiet_jit import quiet_jit
+from alphanet.serving.worker import warm_up
 
 # The segmentation stage `make mar` builds the default archive with (the Makefile's SEG); the weights file's own
 # config names DeepLab alone, the stage it was trained with.

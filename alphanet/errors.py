@@ -1,6 +1,6 @@
 """What answers a request that cannot be answered with an image: `BadRequest`, with its HTTP status and JSON body.
 
-Raised by the option parsing (alphanet.options), the decoding (alphanet.imageio) and the library call
+Raised by the option parsing (alphanet.options), the decoding (alphanet.serving.imageio) and the library call
 (alphanet.engine); the TorchServe handler and Triton's alphanet_cutout turn it into their error answers. Plain
 Python, so that the bulk client, which loads no torch, can use it too.
 """

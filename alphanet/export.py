@@ -12,15 +12,15 @@ from typing import Optional, Union
 
 import torch
 
-from .checkpoint import SEGMENTERS, given_overrides, load_alphanet
-from .inference_form import PRECISIONS, inference_form
-from .model import AlphaNet
-from .quiet_jit import quiet_jit
+from alphanet.training.checkpoint import SEGMENTERS, given_overrides, load_alphanet
+from alphanet.nets.inference_form import PRECISIONS, inference_form
+from alphanet.model import AlphaNet
+from alphanet.quiet_jit import quiet_jit
 
 
 def script_alphanet(model: AlphaNet, precision: str = "fp32") -> torch.jit.ScriptModule:
     """Script and freeze a copy of an AlphaNet in eval mode, with the matting net in its inference form (decoder
-    stages that never concatenate, alphanet/inference_form.py) and every weight channels-last (frozen into
+    stages that never concatenate, alphanet/nets/inference_form.py) and every weight channels-last (frozen into
     constants that way, they match the activations' layout, so no convolution reorders its weights at run time)."""
     model = copy.deepcopy(model)
     model.matting_net = inference_form(model.matting_net, precision)
@@ -46,7 +46,7 @@ def main(argv: Optional[list] = None) -> None:
     parser.add_argument("--segmenter", choices=SEGMENTERS,
                         help="segmentation stage: the paper's DeepLabV3+ (trainable), the converted MediaPipe "
                              "person segmenter (frozen), or both fused (products and people; "
-                             "alphanet/segmenter.py); default: the weights file's")
+                             "alphanet/nets/segmenter.py); default: the weights file's")
     parser.add_argument("--erode-fraction", type=float, help="override the ED layer's erosion fraction")
     parser.add_argument("--dilate-fraction", type=float, help="override the ED layer's dilation fraction")
     parser.add_argument("--max-side", type=int, help="override the long-side cap in pixels")
@@ -54,8 +54,8 @@ def main(argv: Optional[list] = None) -> None:
                         help="matte the image and its mirror image and average them: better mattes, twice the "
                              "matting net's time (MODEL_CARD.md, BENCHMARKS.md); default: the weights file's (on)")
     parser.add_argument("--guided-filter", action=argparse.BooleanOptionalAction,
-                        help="refine the matte with the photo as guide (alphanet/guided_filter.py): smoother, truer "
-                             "edges for a little time (MODEL_CARD.md, BENCHMARKS.md); default: the weights file's (on)")
+                        help="refine the matte with the photo as guide (alphanet/nets/guided_filter.py): smoother, "
+                             "truer edges for a little time (MODEL_CARD.md, BENCHMARKS.md); default: the weights file's (on)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="the matting net's arithmetic: fp32 (exact, any CPU) or bf16 (about 2x faster on CPUs "
                              "with AVX512-BF16 or AMX, slower elsewhere; BENCHMARKS.md)")

@@ -10,11 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .band_window import MARGIN, band_window
-from .ed_layer import EDLayer
-from .guided_filter import refine_matte
-from .matting_net import OUTPUT_STRIDE, MattingNet
-from .resize import cap_long_side, pad_to_multiple, resize_bilinear
+from alphanet.nets.band_window import MARGIN, band_window
+from alphanet.nets.ed_layer import EDLayer
+from alphanet.nets.guided_filter import refine_matte
+from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
+from alphanet.nets.resize import cap_long_side, pad_to_multiple, resize_bilinear
 
 DEFAULT_MAX_SIDE = 1500
 
@@ -49,8 +49,8 @@ class AlphaNet(nn.Module):
     """The whole pipeline. `segmenter`: `(1, 3, h, w)` RGB in [0, 1] -> `(1, 1, h, w)` foreground probability.
     `mirror_average`: forward() mattes the image and its mirror image and averages the two (MODEL_CARD.md: better
     on nearly every validation image, for twice the matting net's time); `guided_filter`: forward() refines the
-    net's matte with the photo as guide (alphanet/guided_filter.py); `band_matting`: forward() runs the net on a
-    window around the unknown band only, with `band_margin` pixels of context (alphanet/band_window.py): faster
+    net's matte with the photo as guide (alphanet/nets/guided_filter.py); `band_matting`: forward() runs the net on a
+    window around the unknown band only, with `band_margin` pixels of context (alphanet/nets/band_window.py): faster
     where the object is small in the photo, not exact, so off by default. Training calls `matte` once, unrefined."""
 
     def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
@@ -101,7 +101,7 @@ class AlphaNet(nn.Module):
 
     def matte_band(self, rgb: Tensor, trimap: Tensor) -> Tensor:
         """As `matte_passes` for one image, `(1, 3, H, W)`, `(1, 1, H, W)` -> `(1, 1, H, W)`, but the passes run on
-        a window around the unknown band only (alphanet/band_window.py); outside it the trimap stands in for the
+        a window around the unknown band only (alphanet/nets/band_window.py); outside it the trimap stands in for the
         raw alpha, which the fusion replaces there anyway. Where the window is the whole photo, this is
         `matte_passes` exactly. The window is at most the whole photo, so the peak memory is at most the full
         pass's."""

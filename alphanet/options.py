@@ -11,7 +11,7 @@ from typing import Optional
 
 from PIL import ImageColor
 
-from .errors import BadRequest
+from alphanet.errors import BadRequest
 
 OUTPUT_MODES = ("cutout", "alpha", "composite", "trimap")
 # How the `format` option may be spelled, and the file format each spelling names.

@@ -3,7 +3,7 @@ TorchServe HTTP (`/predictions/alphanet`, `output=alpha`) and as the same script
 
     .venv-triton/bin/python -m bench.backend_latency --requests 7     (after `make mar`; prints one JSON line)
 
-Starts `python -m alphanet.triton_server` on ports 18100-18102 and TorchServe (the development profile on free
+Starts `python -m alphanet.triton.server` on ports 18100-18102 and TorchServe (the development profile on free
 loopback ports, run from the main virtualenv by bench.hold_torchserve), and reports each one's cold start (launch
 to every model or worker ready) and median latencies. One server runs at a time, its requests taking turns with
 in-process calls (never overlapping; 1 thread each), and each server's overhead is the ratio of the two medians
@@ -29,9 +29,9 @@ import torch
 import tritonclient.http as triton_http
 from PIL import Image
 
-from alphanet.process_group import stop_process_group
-from alphanet.triton_server import STOP_GRACE_S, wait_until_ready
-from alphanet.worker import WARM_UP_CALLS, warm_up
+from alphanet.serving.process_group import stop_process_group
+from alphanet.triton.server import STOP_GRACE_S, wait_until_ready
+from alphanet.serving.worker import WARM_UP_CALLS, warm_up
 from bench.workload import request_files, workload
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +45,7 @@ MAIN_PYTHON = REPO / ".venv" / "bin" / "python"  # TorchServe is installed there
 def running_triton(scripted: Path) -> Iterator[float]:
     """Triton serving `scripted` on HTTP_PORT..+2, in a process group of its own; yields the seconds from launch to
     every model ready, and stops the whole group on exit."""
-    command = [sys.executable, "-m", "alphanet.triton_server", "--scripted", str(scripted),
+    command = [sys.executable, "-m", "alphanet.triton.server", "--scripted", str(scripted),
                "--http-port", str(HTTP_PORT), "--grpc-port", str(HTTP_PORT + 1), "--metrics-port", str(HTTP_PORT + 2)]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

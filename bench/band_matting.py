@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from alphanet.band_window import MARGIN, band_window
-from alphanet.checkpoint import load_alphanet
+from alphanet.nets.band_window import MARGIN, band_window
+from alphanet.training.checkpoint import load_alphanet
 from alphanet.data.synthetic import generate_sample
 from alphanet.data.textures import DEFAULT_TEXTURE_DIRS, TexturePool
 from alphanet.export import script_alphanet

@@ -16,11 +16,11 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from alphanet.checkpoint import given_overrides, load_alphanet
+from alphanet.training.checkpoint import given_overrides, load_alphanet
 from alphanet.export import script_alphanet
-from alphanet.inference_form import PRECISIONS
+from alphanet.nets.inference_form import PRECISIONS
 from alphanet.shared_data import square_photo
-from alphanet.train import native_bf16
+from alphanet.training.train import native_bf16
 
 
 def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:

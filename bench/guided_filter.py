@@ -11,9 +11,9 @@ import time
 
 import torch
 
-from alphanet.checkpoint import given_overrides, load_alphanet
+from alphanet.training.checkpoint import given_overrides, load_alphanet
 from alphanet.export import script_alphanet
-from alphanet.guided_filter import refine_matte
+from alphanet.nets.guided_filter import refine_matte
 from alphanet.shared_data import square_photo
 
 

@@ -11,7 +11,7 @@ network). The answer is a cutout.
 
 Memory: the RSS of each worker process (psutil) at rest, IDLE_SECONDS_BEFORE_TRIM after a warm-up of 2 x
 concurrency requests and again after the load (a worker hands its freed heap back once it rests,
-alphanet/worker.py), and the most each worker ever held (VmHWM; with a large --side, what a pod's memory limit
+alphanet/serving/worker.py), and the most each worker ever held (VmHWM; with a large --side, what a pod's memory limit
 must allow). Prints one JSON line; exit status 1 when a request failed or was not sent, a worker was replaced, or
 one grew more than --max-growth.
 """
@@ -31,7 +31,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from alphanet.worker import IDLE_SECONDS_BEFORE_TRIM
+from alphanet.serving.worker import IDLE_SECONDS_BEFORE_TRIM
 from bench.workload import request_files, workload
 # The tests' TorchServe runner (free ports, own TMPDIR, readiness wait, clean stop): one way to run a server.
 from tests.torchserve import running_torchserve

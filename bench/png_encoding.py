@@ -2,7 +2,7 @@
 
 Runs the default model (model_store/alphanet.pt) on the shared astronaut photo resized to a square, then encodes
 its alpha (output=alpha) and its cutout (RGBA, the default answer) as PNG with zlib level 1 under zlib's default
-and run-length strategies, the handler's choice being alphanet.imageio's PNG_ZLIB_STRATEGY. Prints one JSON line
+and run-length strategies, the handler's choice being alphanet.serving.imageio's PNG_ZLIB_STRATEGY. Prints one JSON line
 per encoding: median milliseconds and bytes; the decoded pixels are checked to be the encoded ones.
 """
 import argparse
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from alphanet.imageio import PNG_COMPRESS_LEVEL, cutout_rgba, to_uint8
+from alphanet.serving.imageio import PNG_COMPRESS_LEVEL, cutout_rgba, to_uint8
 from alphanet.shared_data import square_photo
 
 REPO = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from alphanet.shared_data import square_photo
-from alphanet.worker import release_free_memory
+from alphanet.serving.worker import release_free_memory
 
 REPO = Path(__file__).resolve().parents[1]
 

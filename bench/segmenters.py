@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from alphanet.checkpoint import SEGMENTERS, load_alphanet
+from alphanet.training.checkpoint import SEGMENTERS, load_alphanet
 from bench.bench_model import count_flops
 from alphanet.export import script_alphanet
 from alphanet.shared_data import SHARED_PHOTOS, square_photo

@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 import torch
 
-from alphanet.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer
+from alphanet.serving.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer
 from bench.workload import request_files, workload
 from tests.torchserve import running_torchserve
 

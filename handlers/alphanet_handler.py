@@ -1,6 +1,6 @@
 """TorchServe handler for AlphaNet: decode the upload, run the scripted model, encode the answer.
 
-All pixel work lives in the TorchScript file; all decoding and encoding in `alphanet.imageio` (shared with
+All pixel work lives in the TorchScript file; all decoding and encoding in `alphanet.serving.imageio` (shared with
 Triton). This file only speaks TorchServe: where the request's parts are, thread counts, per-request status.
 
 Each request in a batch is answered on its own: a bad one gets its 4xx JSON answer through the per-request
@@ -17,8 +17,8 @@ import torch
 from ts.torch_handler.base_handler import BaseHandler
 
 from alphanet.errors import BadRequest, internal_error
-from alphanet.imageio import DEFAULT_MAX_PIXELS, configure_process, decode_request, encode_answer, matte
-from alphanet.worker import TrimWhenIdle, release_free_memory, warm_up
+from alphanet.serving.imageio import DEFAULT_MAX_PIXELS, configure_process, decode_request, encode_answer, matte
+from alphanet.serving.worker import TrimWhenIdle, release_free_memory, warm_up
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class AlphaNetHandler(BaseHandler):
         configure_process(threads, self.max_pixels)
         super().initialize(context)
         warm_up(self.model)  # the graph's optimisation happens here, not in the first requests
-        release_free_memory()  # what loading and warming up freed (about 200 MiB, alphanet/worker.py)
+        release_free_memory()  # what loading and warming up freed (about 200 MiB, alphanet/serving/worker.py)
         self.trim_when_idle = TrimWhenIdle()  # and what each photo freed, once the worker rests
         logger.info("AlphaNet handler: %d thread(s) per worker, at most %d pixels", threads, self.max_pixels)
 

@@ -1,4 +1,4 @@
-"""Band-only matting (issue 32, item 1): the window around the unknown band (alphanet/band_window.py) and the alpha
+"""Band-only matting (issue 32, item 1): the window around the unknown band (alphanet/nets/band_window.py) and the alpha
 AlphaNet computes from it, against the full pass.
 
 The band-only alpha is not the full pass's (the net's output depends on the whole photo; BENCHMARKS.md, "Band-only
@@ -12,10 +12,10 @@ import pytest
 import torch
 from PIL import Image
 
-from alphanet.band_window import band_window
-from alphanet.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
+from alphanet.nets.band_window import band_window
+from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
 from alphanet.export import script_alphanet
-from alphanet.inference_form import inference_form
+from alphanet.nets.inference_form import inference_form
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTOS = SHARED / "data" / "photos"

@@ -16,9 +16,9 @@ from ts.context import Context, RequestProcessor
 import alphanet
 from alphanet import cli, engine
 from alphanet.errors import BadRequest
-from alphanet.imageio import DEFAULT_MAX_PIXELS
+from alphanet.serving.imageio import DEFAULT_MAX_PIXELS
 from alphanet.quiet_jit import quiet_jit
-from alphanet.worker import TrimWhenIdle
+from alphanet.serving.worker import TrimWhenIdle
 from handlers.alphanet_handler import AlphaNetHandler
 from tests.conftest import REPO
 

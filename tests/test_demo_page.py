@@ -25,7 +25,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from alphanet.process_group import stop_process_group
+from alphanet.serving.process_group import stop_process_group
 from tests.test_triton_live import STOP_LIMIT_S, start_triton
 from tests.torchserve import free_ports, running_torchserve
 from tests.waiting import wait_until

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alphanet.error_breakdown import breakdown, main
+from alphanet.evaluation.error_breakdown import breakdown, main
 
 
 def save(path, values):

@@ -11,13 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from alphanet.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet, save_weights
+from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet, save_weights
 from alphanet.data.image_io import read_alpha, read_rgb
 from alphanet.data.synthetic import write_dataset
-from alphanet.evaluate import (BASELINES, CONVENTIONS, CSV_COLUMNS, METRICS, TABLES, AlphaNetMatting, EvaluationSet,
+from alphanet.evaluation.evaluate import (BASELINES, CONVENTIONS, CSV_COLUMNS, METRICS, TABLES, AlphaNetMatting, EvaluationSet,
                                main, predict_case, pymatting_on_shrunk_copy, report, run_with_trimap, score)
 from alphanet.export import script_alphanet
-from alphanet.metrics import all_metrics
+from alphanet.evaluation.metrics import all_metrics
 from tests.broken_images import refused_headers
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

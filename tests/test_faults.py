@@ -14,7 +14,7 @@ import requests
 from PIL import Image
 
 from alphanet.client import TEMP_SUFFIX
-from alphanet.healthcheck import worker_statuses
+from alphanet.serving.healthcheck import worker_statuses
 from tests.torchserve import running_torchserve
 from tests.waiting import wait_until
 

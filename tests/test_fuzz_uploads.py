@@ -25,7 +25,7 @@ from PIL import Image
 
 from alphanet.client import process
 from alphanet.errors import BadRequest
-from alphanet.imageio import DEFAULT_MAX_PIXELS, decode_request
+from alphanet.serving.imageio import DEFAULT_MAX_PIXELS, decode_request
 from alphanet.options import OUTPUT_MODES
 from tests.broken_images import (WRITABLE, animations, encoded, header_flips, pixel_bombs, random_image,
                                  refused_headers, truncations)

@@ -1,10 +1,10 @@
-"""The guided-filter refinement of the matte (alphanet/guided_filter.py)."""
+"""The guided-filter refinement of the matte (alphanet/nets/guided_filter.py)."""
 import cv2
 import numpy as np
 import pytest
 import torch
 
-from alphanet.guided_filter import box_mean, refine_matte, solve_symmetric_3x3
+from alphanet.nets.guided_filter import box_mean, refine_matte, solve_symmetric_3x3
 
 
 def smooth_colour_field(rng: np.random.Generator, height: int, width: int) -> torch.Tensor:

@@ -10,7 +10,7 @@ from PIL import Image
 from ts.context import Context, RequestProcessor
 
 from alphanet.options import OUTPUT_MODES
-from alphanet.worker import TrimWhenIdle
+from alphanet.serving.worker import TrimWhenIdle
 from handlers import alphanet_handler
 from handlers.alphanet_handler import AlphaNetHandler
 

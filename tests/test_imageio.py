@@ -1,4 +1,4 @@
-"""Decoding uploads and encoding answers (alphanet.imageio): fast, offline, no server."""
+"""Decoding uploads and encoding answers (alphanet.serving.imageio): fast, offline, no server."""
 import io
 
 import numba
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alphanet import imageio
+from alphanet.serving import imageio
 from alphanet.errors import BadRequest, internal_error
-from alphanet.imageio import DecodedRequest, decode_image, decode_trimap, encode_answer
+from alphanet.serving.imageio import DecodedRequest, decode_image, decode_trimap, encode_answer
 from alphanet.options import OUTPUT_MODES, OutputOptions
 from tests.broken_images import WRITABLE, animations, pixel_bombs, random_image, refused_headers
 

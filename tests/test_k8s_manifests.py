@@ -126,7 +126,7 @@ def test_it_runs_as_the_images_non_root_user(manifest):
 @pytest.mark.parametrize("manifest", MANIFESTS)
 def test_it_launches_a_profile_of_the_repository(manifest):
     _, container = pod_and_container(manifest)
-    assert container["args"][:3] == ["python", "-m", "alphanet.launch_torchserve"]
+    assert container["args"][:3] == ["python", "-m", "alphanet.serving.launch_torchserve"]
     assert (REPO / "config" / profile_run_by(container)).is_file()
     assert "config config" in arguments("COPY")  # the image holds config/, so config/... paths exist in it
 
@@ -170,7 +170,7 @@ def test_liveness_pings_inference_and_readiness_asks_management_for_the_model(ma
         assert probe["httpGet"]["path"] == "/ping"
         assert container_port(container, probe["httpGet"]["port"]) == urlsplit(profile["inference_address"]).port
     command = container["readinessProbe"]["exec"]["command"]
-    assert command[:3] == ["python", "-m", "alphanet.healthcheck"]
+    assert command[:3] == ["python", "-m", "alphanet.serving.healthcheck"]
     assert option(command, "--management") == profile["management_address"]
     assert option(command, "--model") == model_name()
 

@@ -1,4 +1,4 @@
-"""`make serve`'s launcher (python -m alphanet.launch_torchserve): Ctrl-C stops TorchServe and leaves no
+"""`make serve`'s launcher (python -m alphanet.serving.launch_torchserve): Ctrl-C stops TorchServe and leaves no
 process behind."""
 import os
 import signal
@@ -8,7 +8,7 @@ import sys
 import psutil
 import pytest
 
-from alphanet.healthcheck import worker_statuses
+from alphanet.serving.healthcheck import worker_statuses
 from tests.torchserve import READY_TIMEOUT_S, free_ports, on_port, profile_with, read_profile
 from tests.waiting import wait_until
 
@@ -39,7 +39,7 @@ def test_ctrl_c_stops_torchserve_and_every_process_it_started(tmp_path, model_st
     config, management = launcher_config(tmp_path, model_store)
     env = {**os.environ, "LOG_LOCATION": str(tmp_path), "METRICS_LOCATION": str(tmp_path)}
     with open(tmp_path / "launcher.log", "w") as log:
-        launcher = subprocess.Popen([sys.executable, "-m", "alphanet.launch_torchserve", "--config", str(config)],
+        launcher = subprocess.Popen([sys.executable, "-m", "alphanet.serving.launch_torchserve", "--config", str(config)],
                                     cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)
     started = []

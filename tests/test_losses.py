@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from alphanet.losses import (dice_loss, focal_loss, gradient_loss, laplacian_loss, laplacian_pyramid, matting_loss,
+from alphanet.training.losses import (dice_loss, focal_loss, gradient_loss, laplacian_loss, laplacian_pyramid, matting_loss,
                              segmentation_loss)
 
 

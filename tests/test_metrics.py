@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from alphanet.metrics import all_metrics, connectivity_error, gradient_error, mse, sad
+from alphanet.evaluation.metrics import all_metrics, connectivity_error, gradient_error, mse, sad
 
 METRICS = [sad, mse, gradient_error, connectivity_error]
 

@@ -10,15 +10,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from alphanet.attention import AttentionModule, attention_pool, attention_unpool
-from alphanet.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
-from alphanet.ed_layer import EDLayer
+from alphanet.nets.attention import AttentionModule, attention_pool, attention_unpool
+from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
+from alphanet.nets.ed_layer import EDLayer
 from alphanet.export import export_scripted, script_alphanet
-from alphanet.guided_filter import refine_matte
-from alphanet.inference_form import SplitDecoderStage, StemHead, StemStage, inference_form
-from alphanet.matting_net import OUTPUT_STRIDE, MattingNet
+from alphanet.nets.guided_filter import refine_matte
+from alphanet.nets.inference_form import SplitDecoderStage, StemHead, StemStage, inference_form
+from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
 from alphanet.model import cap_long_side, fuse
-from alphanet.resize import resize_bilinear
+from alphanet.nets.resize import resize_bilinear
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTOS = sorted((SHARED / "data" / "photos").glob("*.*g"))

@@ -1,4 +1,4 @@
-"""Scoring the segmentation stage as served (alphanet/segmentation_iou.py) on image + alpha folders the tests make."""
+"""Scoring the segmentation stage as served (alphanet/evaluation/segmentation_iou.py) on image + alpha folders the tests make."""
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from alphanet.data.readers import ImageAlphaReader
-from alphanet.segmentation_iou import main, segmentation_ious
+from alphanet.evaluation.segmentation_iou import main, segmentation_ious
 
 
 class BrightIsForeground(torch.nn.Module):

@@ -6,9 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from alphanet.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet, save_weights
+from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet, save_weights
 from alphanet.export import script_alphanet
-from alphanet.segmenter import FusedSegmenter, SelfieSegmenter
+from alphanet.nets.segmenter import FusedSegmenter, SelfieSegmenter
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -9,9 +9,9 @@ import torch
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
-from alphanet.convert_selfie import (convert_tflite, load_selfie_net, same_padding, save_selfie_net,
+from alphanet.nets.convert_selfie import (convert_tflite, load_selfie_net, same_padding, save_selfie_net,
                                      transposed_same_crop)
-from alphanet.selfie_net import TransposedConv2dBias
+from alphanet.nets.selfie_net import TransposedConv2dBias
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"

@@ -21,7 +21,7 @@ import requests
 from PIL import Image
 
 from alphanet.client import process
-from alphanet.healthcheck import key_expired, worker_statuses
+from alphanet.serving.healthcheck import key_expired, worker_statuses
 from tests.torchserve import Server, batched_copy, free_ports, read_profile, running_torchserve
 from tests.waiting import wait_until
 
@@ -325,7 +325,7 @@ def test_production_refuses_model_registration(production_torchserve):
 def test_healthcheck_command_reads_the_key_file(production_torchserve):
     """The container's HEALTHCHECK command, run where TorchServe runs (its key file in the working dir)."""
     def healthcheck(management: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "alphanet.healthcheck", "--management", management],
+        return subprocess.run([sys.executable, "-m", "alphanet.serving.healthcheck", "--management", management],
                               cwd=production_torchserve.key_file.parent, capture_output=True, text=True)
     assert healthcheck(production_torchserve.management).returncode == 0
     closed_port = free_ports(1)[0]
@@ -343,7 +343,7 @@ def test_healthcheck_renews_an_expired_management_key(model_store, tmp_path):
         expired = requests.get(f"{server.management}/models/alphanet", timeout=60,
                                headers={"Authorization": f"Bearer {first_key}"})
         assert expired.status_code == 400  # the old key no longer works
-        check = subprocess.run([sys.executable, "-m", "alphanet.healthcheck", "--management", server.management],
+        check = subprocess.run([sys.executable, "-m", "alphanet.serving.healthcheck", "--management", server.management],
                                cwd=server.key_file.parent, capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
         assert json.loads(server.key_file.read_text())["management"]["key"] != first_key

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from alphanet.checkpoint import load_alphanet
+from alphanet.training.checkpoint import load_alphanet
 from alphanet.data.cutouts import held_out_cutouts, training_cutouts
 from alphanet.data.synthetic import write_dataset
-from alphanet.train import EpochBatches, Run, make_dataset, native_bf16, parse_args, train, uses_bf16
+from alphanet.training.train import EpochBatches, Run, make_dataset, native_bf16, parse_args, train, uses_bf16
 from test_data_cutouts import make_library
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -48,7 +48,7 @@ def test_auto_precision_uses_bf16_only_where_the_cpu_has_it():
 @pytest.mark.parametrize("stage, laplacian_weight, gradient_weight",
                          [("matting", 0.0, 0.0), ("matting", 1.0, 0.0), ("matting", 0.0, 4.0), ("seg", 0.0, 0.0)])
 def test_a_few_steps_on_one_batch_lower_the_loss(tiny_data, tmp_path, stage, laplacian_weight, gradient_weight):
-    from alphanet.train import SeededItems, build_model, make_dataset, stage_loss, E2ELoss
+    from alphanet.training.train import SeededItems, build_model, make_dataset, stage_loss, E2ELoss
     args = parse_args([stage, "--data", str(tiny_data), "--backgrounds", str(SHARED / "data" / "photos"),
                        "--out", str(tmp_path), "--crop-size", "64", "--image-size", "64"])
     dataset = SeededItems(make_dataset(args, tiny_data, validation=False))
@@ -143,7 +143,7 @@ def test_validation_items_do_not_depend_on_the_run_seed(tiny_data, tmp_path):
 
 
 def test_combine_weights_takes_each_part_from_its_file(tmp_path):
-    from alphanet.checkpoint import AlphaNetConfig, build_alphanet, combine_weights, save_weights
+    from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, combine_weights, save_weights
     torch.manual_seed(1)
     seg_model = build_alphanet(AlphaNetConfig(seg_input_size=320))
     torch.manual_seed(2)
@@ -176,7 +176,7 @@ def test_weights_only_writes_the_checkpoints_model(tiny_data, tmp_path):
 
 def test_loader_workers_make_the_same_items_as_the_main_process(tiny_data, tmp_path):
     from torch.utils.data import DataLoader
-    from alphanet.train import SeededItems
+    from alphanet.training.train import SeededItems
     args = parse_args(["matting", "--data", str(tiny_data), "--backgrounds", str(SHARED / "data" / "photos"),
                        "--out", str(tmp_path), "--crop-size", "64"])
     dataset = SeededItems(make_dataset(args, tiny_data, validation=False))

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 INVALID_ARG, INTERNAL = "INVALID_ARG", "INTERNAL"
-BOUND_TO_THE_FAKE = ("alphanet.triton_backend", "alphanet.triton_cutout")  # forgotten after each test
+BOUND_TO_THE_FAKE = ("alphanet.triton.backend", "alphanet.triton.cutout")  # forgotten after each test
 
 
 class FakeTensor:
@@ -48,7 +48,7 @@ def fake_pb_utils() -> types.ModuleType:
 def cutout_model(monkeypatch):
     """A CutoutModel as `initialize` leaves it (limits set, inference mode on), without a scripted file."""
     monkeypatch.setitem(sys.modules, "triton_python_backend_utils", fake_pb_utils())
-    cutout = importlib.import_module("alphanet.triton_cutout")
+    cutout = importlib.import_module("alphanet.triton.cutout")
     model = cutout.CutoutModel()
     model.threads, model.inference_mode = 1, True
     model.load({})

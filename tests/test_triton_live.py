@@ -1,4 +1,4 @@
-"""End to end on Triton: `python -m alphanet.triton_server` (what `make serve-triton` runs) in .venv-triton, a real
+"""End to end on Triton: `python -m alphanet.triton.server` (what `make serve-triton` runs) in .venv-triton, a real
 tritonserver, real HTTP with the v2 binary-data extension (plain requests, since tritonclient needs numpy<2), and
 gRPC through tritonclient in .venv-triton. One server for the session, serving the scripted file of the archive
 `make mar` builds (conftest's model_store), on free ports, in its own process group and workspace; one more for
@@ -25,11 +25,11 @@ import torch
 import yaml
 from PIL import Image
 
-from alphanet.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer
+from alphanet.serving.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer
 from alphanet.options import OUTPUT_MODES
-from alphanet.triton_config import DEFAULT_CORES, cpu_plan
-from alphanet.triton_models import CUTOUT_MODEL, TENSOR_MODELS
-from alphanet.process_group import stop_process_group, wait_for_group_end
+from alphanet.triton.config import DEFAULT_CORES, cpu_plan
+from alphanet.triton.models import CUTOUT_MODEL, TENSOR_MODELS
+from alphanet.serving.process_group import stop_process_group, wait_for_group_end
 from tests.broken_images import encoded, random_image, refused_headers
 from tests.torchserve import free_ports
 from tests.waiting import wait_until
@@ -60,7 +60,7 @@ def start_triton(scripted: Path, root: Path) -> TritonServer:
     assert TRITON_PYTHON.exists(), "no .venv-triton: `make install` creates it"
     http, grpc, metrics = free_ports(3)
     log = root / "triton.log"
-    command = [str(TRITON_PYTHON), "-m", "alphanet.triton_server", "--scripted", str(scripted),
+    command = [str(TRITON_PYTHON), "-m", "alphanet.triton.server", "--scripted", str(scripted),
                "--http-port", str(http), "--grpc-port", str(grpc), "--metrics-port", str(metrics),
                "--workspace", str(root / "workspace")]
     with open(log, "w") as out:

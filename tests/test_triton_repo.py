@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alphanet.triton_models import TENSOR_MODELS
+from alphanet.triton.models import TENSOR_MODELS
 
 REPO = Path(__file__).resolve().parents[1]
 TRITON_PYTHON = REPO / ".venv-triton" / "bin" / "python"

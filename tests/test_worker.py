@@ -1,10 +1,10 @@
-"""alphanet.worker: the warm-up a serving worker runs before its first request, and handing freed memory back."""
+"""alphanet.serving.worker: the warm-up a serving worker runs before its first request, and handing freed memory back."""
 import subprocess
 import sys
 
 import torch
 
-from alphanet.worker import WARM_UP_CALLS, warm_up
+from alphanet.serving.worker import WARM_UP_CALLS, warm_up
 
 ANON_RSS_MIB = """
 def anon():
@@ -20,7 +20,7 @@ kept = blocks[::10] + blocks[-1:]
 del blocks
 """
 RELEASE_SCRIPT = ANON_RSS_MIB + FREE_400_MIB_IN_THE_HEAP + """
-from alphanet.worker import release_free_memory
+from alphanet.serving.worker import release_free_memory
 before = anon()
 assert release_free_memory()
 print(before, anon())
@@ -28,7 +28,7 @@ print(before, anon())
 # The same freed heap, with TrimWhenIdle: still held while requests follow each other, handed back after a rest.
 IDLE_SCRIPT = ANON_RSS_MIB + FREE_400_MIB_IN_THE_HEAP + """
 import time
-from alphanet.worker import TrimWhenIdle
+from alphanet.serving.worker import TrimWhenIdle
 trim = TrimWhenIdle(idle_seconds=0.5)
 trim.answered()
 time.sleep(0.2)

@@ -11,8 +11,8 @@ from typing import Optional
 
 import requests
 
-from alphanet.healthcheck import worker_statuses
-from alphanet.launch_torchserve import start_torchserve, stop_torchserve
+from alphanet.serving.healthcheck import worker_statuses
+from alphanet.serving.launch_torchserve import start_torchserve, stop_torchserve
 from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Bake a composition dataset into fixed images: `python -m alphanet.data.composite --data DIR --backgrounds DIR
 --out DIR [--seed S]` writes `OUT/image/*.png` (the fg composited on a background chosen by the seed) and
-`OUT/alpha/*.png`, the image + alpha layout that `alphanet.evaluate` reads. Use backgrounds held out of training
-so the evaluation sees scenes the model has not."""
+`OUT/alpha/*.png`, the image + alpha layout that `alphanet.evaluation.evaluate` reads. Use backgrounds held out of
+training so the evaluation sees scenes the model has not."""
 import argparse
 from pathlib import Path
 from typing import List, Optional
@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from alphanet.data.readers import CompositionReader
 from alphanet.data.sample import composite
-from alphanet.imageio import to_uint8
+from alphanet.serving.imageio import to_uint8
 
 
 def bake(data: Path, backgrounds: List[Path], out: Path, seed: int) -> int:

@@ -6,7 +6,8 @@
 For each cutout library (alphanet.data.cutouts: its held-out part, 15 % of each category by file) writes two
 image + alpha folders, `OUT/<library>_studio` (studio backdrops) and `OUT/<library>_scene` (held-out background
 photos), one photo per held-out cutout, and `OUT/HOLDOUT.tsv` listing the files. Item i depends only on the seed,
-i and the files, so the same command writes the same set. `alphanet.segmentation_iou --data OUT/*` scores them.
+i and the files, so the same command writes the same set. `alphanet.evaluation.segmentation_iou --data OUT/*`
+scores them.
 """
 import argparse
 from pathlib import Path
@@ -18,7 +19,7 @@ from tqdm import tqdm
 
 from alphanet.data.cutouts import CutoutReader, held_out_cutouts
 from alphanet.data.sample import composite
-from alphanet.imageio import to_uint8
+from alphanet.serving.imageio import to_uint8
 
 SETTINGS = {"studio": 1.0, "scene": 0.0}  # the share of studio backdrops in each set
 

@@ -23,7 +23,7 @@ import requests
 
 from alphanet.demo.backends import TorchServe, Triton
 from alphanet.demo.server import DemoServer
-from alphanet.launch_torchserve import start_torchserve, stop_torchserve
+from alphanet.serving.launch_torchserve import start_torchserve, stop_torchserve
 
 START_TIMEOUT_S = 240  # TorchServe's frontend answers within about 10 s; a busy machine takes longer
 

@@ -15,9 +15,9 @@ from typing import Tuple
 import torch
 from torch import Tensor, nn
 
-from .attention import attention_pool, attention_unpool
-from .layers import ConvBNReLU
-from .matting_net import DecoderStage, EncoderStage, MattingNet
+from alphanet.nets.attention import attention_pool, attention_unpool
+from alphanet.nets.layers import ConvBNReLU
+from alphanet.nets.matting_net import DecoderStage, EncoderStage, MattingNet
 
 STRIP_ROWS = 64  # rows per strip: at 1024 px 64 rows ran 0.91 s, 128 rows 0.94-1.14 s (BENCHMARKS.md)
 HALO_ROWS = 2  # the decoder's 5x5 depthwise convolution's radius

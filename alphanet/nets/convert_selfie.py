@@ -1,10 +1,11 @@
 """Convert a MediaPipe selfie segmentation .tflite into a `SelfieSegmentationNet` checkpoint, and load one back.
 
-    python -m alphanet.convert_selfie --tflite selfie_segmentation.tflite [--out alphanet/weights/selfie_segmentation.pt]
+    python -m alphanet.nets.convert_selfie --tflite selfie_segmentation.tflite \
+        [--out alphanet/weights/selfie_segmentation.pt]
 
 The graph is read with the `tflite` flatbuffer reader: fp16 weights behind DEQUANTIZE ops become fp32 tensors, NHWC
-weight layouts become PyTorch's, and each remaining op becomes one op spec of `alphanet.selfie_net` (op types it does
-not know are refused rather than approximated). The checkpoint holds the input size, the op specs and the weights
+weight layouts become PyTorch's, and each remaining op becomes one op spec of `alphanet.nets.selfie_net` (op types it
+does not know are refused rather than approximated). The checkpoint holds the input size, the op specs and the weights
 in fp16, which is lossless because the .tflite stores them in fp16.
 """
 import argparse
@@ -17,9 +18,9 @@ import numpy as np
 import tflite
 import torch
 
-from alphanet.selfie_net import SelfieSegmentationNet
+from alphanet.nets.selfie_net import SelfieSegmentationNet
 
-DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 TRANSPOSED_CONV_CUSTOM_CODE = "Convolution2DTransposeBias"
 # The custom op's options are a raw C struct TfLiteTransposeConvParams {TfLitePadding padding; int stride_width;
 # int stride_height;}, where TfLitePadding counts kTfLitePaddingSame = 1, kTfLitePaddingValid = 2.

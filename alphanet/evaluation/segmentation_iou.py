@@ -1,5 +1,5 @@
 """The segmentation stage as served, scored against ground-truth mattes:
-`python -m alphanet.segmentation_iou --data DIR [DIR ...] [--weights FILE] [--segmenter NAME] [--out CSV]`.
+`python -m alphanet.evaluation.segmentation_iou --data DIR [DIR ...] [--weights FILE] [--segmenter NAME] [--out CSV]`.
 
 `train seg --validate-only` scores the bare network on square resized images, as it trains. This scores what an
 archive runs: the photo's long side capped as AlphaNet caps it, the weights file's segmenter (or `--segmenter`'s)
@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from alphanet.checkpoint import SEGMENTERS, given_overrides, load_alphanet
+from alphanet.training.checkpoint import SEGMENTERS, given_overrides, load_alphanet
 from alphanet.data.image_io import DatasetError
 from alphanet.data.readers import ImageAlphaReader
-from alphanet.resize import cap_long_side
-from alphanet.validation import mask_iou
+from alphanet.nets.resize import cap_long_side
+from alphanet.training.validation import mask_iou
 
 
 def segmentation_ious(segmenter: torch.nn.Module, reader: ImageAlphaReader, max_side: int) -> List[float]:
@@ -56,7 +56,7 @@ def cutout_ious(model: torch.nn.Module, reader: ImageAlphaReader) -> List[float]
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m alphanet.segmentation_iou", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m alphanet.evaluation.segmentation_iou", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders with image/ + alpha/")
     parser.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's)")
@@ -75,7 +75,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             reader = ImageAlphaReader.from_root(folder)
             ious = segmentation_ious(model.segmenter, reader, model.max_side)
             cutouts = cutout_ious(model, reader) if args.cutout else None
-        except DatasetError as error:  # a bad folder or file: one line naming it, as alphanet.evaluate does
+        except DatasetError as error:  # a bad folder or file: one line naming it, as alphanet.evaluation.evaluate does
             raise SystemExit(f"error: {error}") from None
         columns = [ious] + ([cutouts] if cutouts else [])
         rows += [(folder.name, name, *scores) for name, *scores in zip(reader.names, *columns)]

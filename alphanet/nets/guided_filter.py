@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .resize import resize_bilinear
+from alphanet.nets.resize import resize_bilinear
 
 RADIUS_FRACTION = 0.025  # the window's radius, a fraction of the image's long side (at least one coarse pixel)
 SUBSAMPLE = 8  # the coefficients are fitted on a copy this many times smaller

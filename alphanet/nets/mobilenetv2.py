@@ -3,7 +3,7 @@ from typing import List
 
 from torch import Tensor, nn
 
-from .layers import ConvBNReLU
+from alphanet.nets.layers import ConvBNReLU
 
 # (expansion t, output channels c, repeats n) of each MobileNetV2 stage after the 32-channel stem.
 # Stages 2, 3, 4 and 6 (0-based: 1, 2, 3, 5) are the ones that originally start with stride 2.

@@ -14,15 +14,15 @@ from typing import Optional, Union
 
 import torch
 
-from .deeplab import DeepLabV3Plus
-from .ed_layer import EDLayer
-from .convert_selfie import load_selfie_net
-from .matting_net import MattingNet
-from .model import DEFAULT_MAX_SIDE, AlphaNet
-from .segmenter import DeepLabSegmenter, FusedSegmenter, SelfieSegmenter
+from alphanet.nets.deeplab import DeepLabV3Plus
+from alphanet.nets.ed_layer import EDLayer
+from alphanet.nets.convert_selfie import load_selfie_net
+from alphanet.nets.matting_net import MattingNet
+from alphanet.model import DEFAULT_MAX_SIDE, AlphaNet
+from alphanet.nets.segmenter import DeepLabSegmenter, FusedSegmenter, SelfieSegmenter
 
 WEIGHTS_FORMAT = "alphanet-weights/1"
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "alphanet_default.pt"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "alphanet_default.pt"
 RANDOM_INIT_SEED = 0
 SEGMENTERS = ("deeplab", "selfie", "fused")
 # Where each segmenter keeps DeepLab's weights, the only trained ones (the selfie networks come converted): a

@@ -20,10 +20,10 @@ import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from pymatting import estimate_foreground_ml
 
-from .errors import BadRequest
-from .model import DEFAULT_MAX_SIDE
-from .options import CONTENT_TYPES, OutputOptions
-from .resize import resize_bilinear, scaled_size
+from alphanet.errors import BadRequest
+from alphanet.model import DEFAULT_MAX_SIDE
+from alphanet.options import CONTENT_TYPES, OutputOptions
+from alphanet.nets.resize import resize_bilinear, scaled_size
 
 DEFAULT_MAX_PIXELS = 25_000_000  # a 24 MP camera photo (6000 x 4000) fits
 # zlib level 1 encodes a 1500 px RGBA cutout about 4x faster than Pillow's default 6 (120 vs 475 ms here) for

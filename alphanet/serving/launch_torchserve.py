@@ -1,4 +1,5 @@
-"""Run TorchServe in the foreground and leave nothing behind: `python -m alphanet.launch_torchserve [--config F]`.
+"""Run TorchServe in the foreground and leave nothing behind:
+`python -m alphanet.serving.launch_torchserve [--config F]`.
 
 `torchserve --foreground` is only a launcher for a Java frontend and its Python workers; killing it alone
 orphans them. So it runs in a process group of its own, and Ctrl-C or SIGTERM (docker stop) ends the whole
@@ -14,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from alphanet.process_group import stop_process_group
+from alphanet.serving.process_group import stop_process_group
 
 STOP_GRACE_S = 15  # the group exits about 4.5 s after SIGTERM
 # The console script installed beside this interpreter, so a bare `.venv/bin/python -m ...` finds it.

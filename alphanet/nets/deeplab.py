@@ -3,10 +3,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .aspp import ASPP
-from .layers import ConvBNReLU, SeparableConv, kaiming_init
-from .normalize import Normalize
-from .resnet import ResNet18
+from alphanet.nets.aspp import ASPP
+from alphanet.nets.layers import ConvBNReLU, SeparableConv, kaiming_init
+from alphanet.nets.normalize import Normalize
+from alphanet.nets.resnet import ResNet18
 
 ASPP_RATES = (6, 12, 18)  # DeepLabV3+'s rates for output stride 16
 

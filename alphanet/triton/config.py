@@ -1,5 +1,5 @@
-"""config.pbtxt for AlphaNet's Triton models, shared by the PyTorch-backend repository (alphanet.triton_repo) and
-the Python-backend one the server runs (alphanet.triton_server), so both agree on names, data types, shapes,
+"""config.pbtxt for AlphaNet's Triton models, shared by the PyTorch-backend repository (alphanet.triton.repo) and
+the Python-backend one the server runs (alphanet.triton.server), so both agree on names, data types, shapes,
 instances and threads. Plain text, no torch.
 """
 import shutil
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
-from .triton_models import ModelSpec, TensorSpec
+from alphanet.triton.models import ModelSpec, TensorSpec
 
 # The CPU the Kubernetes manifests give a pod (config/k8s-triton-deployment.yaml): this machine's size too.
 DEFAULT_CORES = 2
@@ -45,7 +45,7 @@ def render_config(spec: ModelSpec, runtime: str, plan: CpuPlan, extra: Sequence[
     """config.pbtxt text for `spec`; `runtime` is its platform or backend line."""
     lines = [
         f"# {spec.description}",
-        "# Written by alphanet.triton_repo / alphanet.triton_server: change them, not this file.",
+        "# Written by alphanet.triton.repo / alphanet.triton.server: change them, not this file.",
         f'name: "{spec.name}"',
         runtime,
         "# Photos differ in size and Triton batches only tensors of one shape: one image per request, height",

@@ -1,4 +1,5 @@
-"""Pictures of the automatic cutouts for the model card: `python -m alphanet.showcase --out docs/showcase.jpg`.
+"""Pictures of the automatic cutouts for the model card:
+`python -m alphanet.evaluation.showcase --out docs/showcase.jpg`.
 
 One row per photo and segmenter: image | trimap | alpha | cutout on a checkerboard, shown as they come out (no
 cherry-picking: the photo list is fixed by the command line).
@@ -11,9 +12,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .checkpoint import SEGMENTERS, load_alphanet
-from .shared_data import SHARED_PHOTOS
-from .validation import preview_row
+from alphanet.training.checkpoint import SEGMENTERS, load_alphanet
+from alphanet.shared_data import SHARED_PHOTOS
+from alphanet.training.validation import preview_row
 
 DEFAULT_PHOTOS = ("astronaut.png", "camera.png", "coffee.png", "rocket.jpg", "chelsea.png")
 

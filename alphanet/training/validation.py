@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .metrics import UNKNOWN, all_metrics
-from .model import fuse
+from alphanet.evaluation.metrics import UNKNOWN, all_metrics
+from alphanet.model import fuse
 
 
 def trimap_to_uint8(trimap: np.ndarray) -> np.ndarray:

@@ -5,11 +5,11 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from .aspp import ASPP
-from .attention import AttentionModule, attention_pool, attention_unpool
-from .layers import ConvBNReLU, SeparableConv, kaiming_init
-from .mobilenetv2 import MOBILENETV2_STAGES, mobilenetv2_stage
-from .normalize import Normalize
+from alphanet.nets.aspp import ASPP
+from alphanet.nets.attention import AttentionModule, attention_pool, attention_unpool
+from alphanet.nets.layers import ConvBNReLU, SeparableConv, kaiming_init
+from alphanet.nets.mobilenetv2 import MOBILENETV2_STAGES, mobilenetv2_stage
+from alphanet.nets.normalize import Normalize
 
 OUTPUT_STRIDE = 32  # five attention poolings: inputs must be padded to a multiple of this
 STEM_CHANNELS = 32

@@ -1,6 +1,6 @@
 """`alphanet_cutout` on Triton's Python backend: the TorchServe API's request parts in (image file, optional
 trimap file and output options, each a BYTES value), its answer out (the encoded image and its content type).
-Decoding, limits, the model's call and encoding are alphanet.imageio's, as in the TorchServe handler; a
+Decoding, limits, the model's call and encoding are alphanet.serving.imageio's, as in the TorchServe handler; a
 BadRequest (alphanet.errors) comes back as HTTP 400 whose message is the TorchServe error body (its JSON with
 code, type and message), and an unexpected failure, logged with its traceback, as HTTP 500 whose message is the
 handler's JSON for it.
@@ -14,10 +14,10 @@ from typing import Optional
 import numpy as np
 import triton_python_backend_utils as pb_utils  # the stub provides it; it exists nowhere else
 
-from .errors import BadRequest, internal_error
-from .imageio import DEFAULT_MAX_PIXELS, configure_process, decode_request, encode_answer, matte
-from .triton_backend import AlphaNetModel, InvalidInput, ServerFault
-from .triton_models import CUTOUT_MODEL
+from alphanet.errors import BadRequest, internal_error
+from alphanet.serving.imageio import DEFAULT_MAX_PIXELS, configure_process, decode_request, encode_answer, matte
+from alphanet.triton.backend import AlphaNetModel, InvalidInput, ServerFault
+from alphanet.triton.models import CUTOUT_MODEL
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """AlphaNet as Triton Python-backend models: what runs inside the server `make serve-triton` starts.
 
 The tritonserver that nvidia-pytriton ships has the Python backend but not the PyTorch one. So the repository
-alphanet.triton_server serves holds, for each model, the config.pbtxt of alphanet.triton_config with
+alphanet.triton.server serves holds, for each model, the config.pbtxt of alphanet.triton.config with
 `backend: "python"` and a one-line model.py naming a class: TensorModel from here, or CutoutModel
-(alphanet.triton_cutout). Each model instance is a process of its own (Triton's Python stub, running
+(alphanet.triton.cutout). Each model instance is a process of its own (Triton's Python stub, running
 .venv-triton's interpreter) that loads the exported file its config names.
 
 Errors: a request that cannot be answered gets an error response with code INVALID_ARG, which Triton answers
@@ -18,8 +18,8 @@ from typing import List
 import torch
 import triton_python_backend_utils as pb_utils  # the stub provides it; it exists nowhere else
 
-from .triton_models import tensor_model
-from .triton_repo import load_scripted, wrap_for_triton
+from alphanet.triton.models import tensor_model
+from alphanet.triton.repo import load_scripted, wrap_for_triton
 
 _SCRIPT_VALUE_ERROR = "builtins.ValueError: "
 

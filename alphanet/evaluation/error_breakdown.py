@@ -1,8 +1,8 @@
 """Where in the unknown band a method's error lies: on partly transparent pixels or on opaque and clear ones.
 
-    python -m alphanet.error_breakdown --ground-truth DIR --trimaps DIR PREDICTIONS [PREDICTIONS ...]
+    python -m alphanet.evaluation.error_breakdown --ground-truth DIR --trimaps DIR PREDICTIONS [PREDICTIONS ...]
 
-Reads what `alphanet.evaluate` wrote: --ground-truth the ground-truth mattes (e.g. DATA/alpha), --trimaps the
+Reads what `alphanet.evaluation.evaluate` wrote: --ground-truth the ground-truth mattes (e.g. DATA/alpha), --trimaps the
 trimaps the methods were given (e.g. OUT/trimaps/ground_truth), and one folder of 8-bit mattes per method (e.g.
 OUT/predictions/trimap_gt/alphanet); files are matched by stem, and only images every folder has are counted, so
 that a baseline's failures do not make its figures look better. Inside each image's unknown band a ground-truth
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.image_io import read_alpha
-from .evaluate import read_trimap
-from .metrics import UNKNOWN
+from alphanet.data.image_io import read_alpha
+from alphanet.evaluation.evaluate import read_trimap
+from alphanet.evaluation.metrics import UNKNOWN
 
 SOFT_MIN, SOFT_MAX = 0.02, 0.98  # 5 / 255 and 250 / 255: a little above 8-bit rounding noise
 

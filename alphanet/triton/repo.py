@@ -1,8 +1,8 @@
-"""Write a Triton model repository for the PyTorch backend: `python -m alphanet.triton_repo --out model_repository/
+"""Write a Triton model repository for the PyTorch backend: `python -m alphanet.triton.repo --out model_repository/
 [--scripted model_store/alphanet.pt] [--cores 2]`.
 
 Layout, as Triton documents it: <out>/<model>/config.pbtxt and <out>/<model>/1/model.pt, for `alphanet` and
-`alphanet_trimap` (alphanet.triton_models). Each model.pt is the exported graph as a submodule of a tiny scripted
+`alphanet_trimap` (alphanet.triton.models). Each model.pt is the exported graph as a submodule of a tiny scripted
 module with a fixed signature, the same wrapper the Python-backend server calls. A Triton model directory must
 be self-contained, so each file holds its own copy of the weights.
 """
@@ -13,9 +13,9 @@ from typing import Tuple
 import torch
 from torch import Tensor, nn
 
-from .quiet_jit import quiet_jit
-from .triton_config import DEFAULT_CORES, cpu_plan, render_config, write_model_dir
-from .triton_models import AUTO_TRIMAP_MODEL, TENSOR_MODELS, USER_TRIMAP_MODEL
+from alphanet.quiet_jit import quiet_jit
+from alphanet.triton.config import DEFAULT_CORES, cpu_plan, render_config, write_model_dir
+from alphanet.triton.models import AUTO_TRIMAP_MODEL, TENSOR_MODELS, USER_TRIMAP_MODEL
 
 LIBTORCH_PLATFORM = 'platform: "pytorch_libtorch"'
 

@@ -1,7 +1,7 @@
 """MediaPipe selfie segmentation (square 256x256 and landscape 144x256 models) as a plain, scriptable PyTorch module.
 
-The network is rebuilt op by op from the TFLite graph (see `alphanet.convert_selfie`): `SelfieSegmentationNet` runs a
-fixed list of small op modules. Each op reads some earlier values ("slots": slot 0 is the input image, slot k + 1 the
+The network is rebuilt op by op from the TFLite graph (see `alphanet.nets.convert_selfie`): `SelfieSegmentationNet`
+runs a fixed list of small op modules. Each op reads some earlier values ("slots": slot 0 is the input image, slot k + 1 the
 output of op k) and its output becomes the next slot. The list and every op's sizes are plain data (`op_specs`), so
 the module is rebuilt from a checkpoint without the .tflite file.
 

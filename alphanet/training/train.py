@@ -1,4 +1,5 @@
-"""Training, in the paper's three stages: `python -m alphanet.train {seg,matting,e2e} --data DIR --out RUN ...`.
+"""Training, in the paper's three stages:
+`python -m alphanet.training.train {seg,matting,e2e} --data DIR --out RUN ...`.
 
 - seg: DeepLabV3+ alone, focal + dice loss on whole images resized to 496 x 496.
 - matting: the matting net alone on 320 x 320 crops with trimaps made from the ground truth; loss
@@ -29,13 +30,13 @@ from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
-from .checkpoint import AlphaNetConfig, build_alphanet, read_weights, save_weights
-from .data.cutouts import CutoutReader, training_cutouts
-from .data.datasets import MattingDataset, SegmentationDataset
-from .data.readers import CompositionReader, ImageAlphaReader, ImageMaskReader
-from .losses import gradient_loss, laplacian_loss, matting_loss, segmentation_loss
-from .model import AlphaNet, fuse
-from .validation import predict_validation_batch, save_preview, score_batch
+from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, read_weights, save_weights
+from alphanet.data.cutouts import CutoutReader, training_cutouts
+from alphanet.data.datasets import MattingDataset, SegmentationDataset
+from alphanet.data.readers import CompositionReader, ImageAlphaReader, ImageMaskReader
+from alphanet.training.losses import gradient_loss, laplacian_loss, matting_loss, segmentation_loss
+from alphanet.model import AlphaNet, fuse
+from alphanet.training.validation import predict_validation_batch, save_preview, score_batch
 
 STAGES = ("seg", "matting", "e2e")
 METRIC_NAMES = ("mse", "sad", "gradient", "connectivity", "iou")

@@ -1,10 +1,10 @@
 """The models AlphaNet serves on Triton and their tensors: names, data types, shapes.
 
 The exported file's forward() takes an optional trimap, and Triton's PyTorch backend accepts no optional inputs
-(Triton server issue #6523), so the graph is served under two names (alphanet.triton_repo wraps it once for
+(Triton server issue #6523), so the graph is served under two names (alphanet.triton.repo wraps it once for
 each): `alphanet` (image -> alpha, trimap) and `alphanet_trimap` (image + the user's trimap -> alpha, trimap).
 `alphanet_cutout` takes encoded files and answers an encoded image, like the TorchServe API; it needs Python
-around the graph (alphanet.imageio), so only the Python-backend server (alphanet.triton_server) has it.
+around the graph (alphanet.serving.imageio), so only the Python-backend server (alphanet.triton.server) has it.
 
 Names follow the PyTorch backend's `<name>__<index>` convention: the index is the position in forward()'s
 arguments or in the returned tuple (the <name> part repeats the argument's name, for readers).

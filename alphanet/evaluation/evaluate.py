@@ -1,6 +1,6 @@
 """Measure AlphaNet against closed-form and KNN matting on a folder with ground truth: the paper's Tables I and II.
 
-    python -m alphanet.evaluate --data DIR [--weights FILE | --scripted FILE] [--trimaps DIR] [--out DIR]
+    python -m alphanet.evaluation.evaluate --data DIR [--weights FILE | --scripted FILE] [--trimaps DIR] [--out DIR]
                                 [--methods alphanet,cf,knn] [--baseline-max-side 800] [--band-width 10] [--limit N]
 
 DIR holds photos and ground-truth mattes in any layout `ImageAlphaReader.from_root` accepts (image/ + alpha/),
@@ -17,8 +17,8 @@ ground-truth trimap. --methods picks the methods of Table II and the baselines o
 AlphaNet, whose trimap the baselines there need anyway. Every matte keeps the known pixels of the trimap its
 method was given (AlphaNet's fusion, applied to the baselines too), so the methods differ only in the unknown band.
 
-Every table comes in two conventions (see alphanet/metrics.py), averaged over the images that every method in it
-could matte (a method that failed on all of them aside; the others are named under the table):
+Every table comes in two conventions (see alphanet/evaluation/metrics.py), averaged over the images that every method
+in it could matte (a method that failed on all of them aside; the others are named under the table):
 * usual: the unknown region of the ground-truth trimap, SAD, gradient and connectivity / 1000, MSE the region's
   mean (Deep Image Matting's code; every Composition-1k table);
 * paper: the whole image, every metric averaged over its pixels, printed in the paper's units.
@@ -47,16 +47,16 @@ from PIL import Image
 from pymatting import estimate_alpha_cf, estimate_alpha_knn
 from tqdm import tqdm
 
-from .checkpoint import DEFAULT_WEIGHTS, load_alphanet
-from .data.image_io import DatasetError, read_alpha, read_rgb
+from alphanet.training.checkpoint import DEFAULT_WEIGHTS, load_alphanet
+from alphanet.data.image_io import DatasetError, read_alpha, read_rgb
 # The readers' folder finding and pairing by name, without the check they make when built, which opens every
 # file and stops at the first one it cannot read.
-from .data.readers import ALPHA_FOLDER_NAMES, IMAGE_FOLDER_NAMES, _find_folder, _matching_pairs
-from .data.trimap import trimap_from_alpha
-from .imageio import to_uint8
-from .metrics import UNKNOWN, all_metrics
-from .resize import scaled_size
-from .validation import trimap_to_uint8
+from alphanet.data.readers import ALPHA_FOLDER_NAMES, IMAGE_FOLDER_NAMES, _find_folder, _matching_pairs
+from alphanet.data.trimap import trimap_from_alpha
+from alphanet.serving.imageio import to_uint8
+from alphanet.evaluation.metrics import UNKNOWN, all_metrics
+from alphanet.nets.resize import scaled_size
+from alphanet.training.validation import trimap_to_uint8
 
 TrimapMatting = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """A method given a trimap: uint8 `(H, W, 3)` RGB, uint8 `(H, W)` trimap (0 / 128 / 255) -> `(H, W)` alpha in [0, 1]."""

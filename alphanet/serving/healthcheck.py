@@ -1,4 +1,4 @@
-"""Container health check: `python -m alphanet.healthcheck`; exit 0 when the model has a READY worker.
+"""Container health check: `python -m alphanet.serving.healthcheck`; exit 0 when the model has a READY worker.
 
 `/ping` says Healthy before any worker can serve, so this asks the management API about the model instead.
 With token authorization on, TorchServe writes its keys to key_file.json in its working directory at start;

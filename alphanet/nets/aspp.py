@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .layers import ConvBNReLU, SeparableConv
+from alphanet.nets.layers import ConvBNReLU, SeparableConv
 
 
 class ImagePooling(nn.Module):

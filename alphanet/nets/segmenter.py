@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .deeplab import DeepLabV3Plus
-from .resize import resize_bilinear, scaled_size
+from alphanet.nets.deeplab import DeepLabV3Plus
+from alphanet.nets.resize import resize_bilinear, scaled_size
 
 
 class DeepLabSegmenter(nn.Module):

@@ -1,12 +1,12 @@
-"""Serve AlphaNet with a real Triton server on the CPU, in the foreground: `python -m alphanet.triton_server
+"""Serve AlphaNet with a real Triton server on the CPU, in the foreground: `python -m alphanet.triton.server
 [--scripted model_store/alphanet.pt] [--http-port 8000] [--grpc-port 8001] [--metrics-port 8002]` (in .venv-triton;
 `make serve-triton` runs it). Ports also come from TRITON_HTTP_PORT, TRITON_GRPC_PORT, TRITON_METRICS_PORT;
 ALPHANET_MAX_PIXELS caps uploads as it does for TorchServe.
 
 It runs the tritonserver binary that the nvidia-pytriton wheel ships (Triton 2.51, Python backend only) on a
 repository written into a workspace of its own: `alphanet` and `alphanet_trimap` with the names, data types,
-shapes, instances and threads of alphanet.triton_repo's PyTorch-backend repository, and `alphanet_cutout`; each
-a Python-backend model (alphanet.triton_backend) that loads the same exported file.
+shapes, instances and threads of alphanet.triton.repo's PyTorch-backend repository, and `alphanet_cutout`; each
+a Python-backend model (alphanet.triton.backend) that loads the same exported file.
 
 PyTriton's Python API is not used: it answers 500 to every exception its inference callables raise, so a bad
 upload could not get its 4xx, and its stop path took 35 s. Here Ctrl-C or SIGTERM stops Triton within seconds
@@ -32,8 +32,8 @@ from typing import Iterator, Optional
 
 import psutil
 
-from .triton_config import DEFAULT_CORES, cpu_plan, render_config, write_model_dir
-from .triton_models import AUTO_TRIMAP_MODEL, CUTOUT_MODEL, USER_TRIMAP_MODEL
+from alphanet.triton.config import DEFAULT_CORES, cpu_plan, render_config, write_model_dir
+from alphanet.triton.models import AUTO_TRIMAP_MODEL, CUTOUT_MODEL, USER_TRIMAP_MODEL
 
 # Where the nvidia-pytriton wheel keeps the server, found without importing pytriton (which loads numpy, zmq
 # and tritonclient): this launcher stays light, the models' processes load torch.
@@ -61,7 +61,7 @@ class Ports:
 
 
 def write_served_repository(out: Path, scripted: Path, cores: int) -> None:
-    """The Python-backend twin of alphanet.triton_repo's repository, plus alphanet_cutout."""
+    """The Python-backend twin of alphanet.triton.repo's repository, plus alphanet_cutout."""
     loads = ("SCRIPTED_FILE", str(scripted.resolve()), "The exported graph this model loads.")
     for spec, model_class in BACKEND_CLASSES.items():
         version_dir = write_model_dir(out, spec, render_config(spec, PYTHON_BACKEND, cpu_plan(cores), [loads]))
@@ -88,7 +88,7 @@ def server_environment() -> dict:
     # The stub runs the first python3 on PATH: this one, so the models import this environment's torch...
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     # ...and this very alphanet package.
-    project_root = str(Path(__file__).resolve().parents[1])
+    project_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH", "")]))
     return env
 
