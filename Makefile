@@ -133,3 +133,10 @@ train-pretrain: train-seg train-matting
 train-e2e: train-pretrain
 	$(BIN)/python -m alphanet.training.train e2e $(TRAIN_ARGS) --out runs/e2e \
 		--init-seg runs/seg/weights.pt --init-matting runs/matting/weights.pt
+
+# --- Benchmarks: `make bench` (bench/report.py) --------------------------------------------------------------------
+# Rewrites BENCHMARKS.md from one run on this machine against the archive `make mar` builds with its defaults:
+# about 15 minutes on 2 cores. Run it alone on a quiet machine; `python -m bench.report --quick` checks it in minutes.
+.PHONY: bench
+bench: install mar
+	$(BIN)/python -m bench.report --out BENCHMARKS.md
