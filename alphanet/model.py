@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from alphanet.nets.band_window import MARGIN, band_window
+from alphanet.nets.band_tiles import MARGIN, TILE, band_tiles
 from alphanet.nets.ed_layer import EDLayer
 from alphanet.nets.guided_filter import refine_matte
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
@@ -49,9 +49,9 @@ class AlphaNet(nn.Module):
     """The whole pipeline. `segmenter`: `(1, 3, h, w)` RGB in [0, 1] -> `(1, 1, h, w)` foreground probability.
     `mirror_average`: forward() mattes the image and its mirror image and averages the two (MODEL_CARD.md: better
     on nearly every validation image, for twice the matting net's time); `guided_filter`: forward() refines the
-    net's matte with the photo as guide (alphanet/nets/guided_filter.py); `band_matting`: forward() runs the net on a
-    window around the unknown band only, with `band_margin` pixels of context (alphanet/nets/band_window.py): faster
-    where the object is small in the photo, not exact, so off by default. Training calls `matte` once, unrefined."""
+    net's matte with the photo as guide (alphanet/nets/guided_filter.py); `band_matting`: forward() runs the net on
+    tiles around the unknown band only (alphanet/nets/band_tiles.py): the cost follows the band's length, not the
+    photo's area. Training calls `matte` once, unrefined."""
 
     def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
                  max_side: int = DEFAULT_MAX_SIDE, mirror_average: bool = True, guided_filter: bool = True,
@@ -64,7 +64,10 @@ class AlphaNet(nn.Module):
         self.mirror_average = mirror_average
         self.guided_filter = guided_filter
         self.band_matting = band_matting
-        self.band_margin = MARGIN
+        self.tile = TILE
+        self.tile_margin = MARGIN
+        self.tiles_per_batch = 4  # 4 x 320 x 320: under half the pixels of a 1024 px photo, so no higher peak
+        self.full_pass_share = 0.75  # tiles covering more of the photo than this: the full pass is as cheap
         self.stride = OUTPUT_STRIDE
 
     def predict_trimap(self, rgb: Tensor) -> Tensor:
@@ -101,16 +104,24 @@ class AlphaNet(nn.Module):
 
     def matte_band(self, rgb: Tensor, trimap: Tensor) -> Tensor:
         """As `matte_passes` for one image, `(1, 3, H, W)`, `(1, 1, H, W)` -> `(1, 1, H, W)`, but the passes run on
-        a window around the unknown band only (alphanet/nets/band_window.py); outside it the trimap stands in for the
-        raw alpha, which the fusion replaces there anyway. Where the window is the whole photo, this is
-        `matte_passes` exactly. The window is at most the whole photo, so the peak memory is at most the full
-        pass's."""
+        tiles around the unknown band only (alphanet/nets/band_tiles.py), `tiles_per_batch` at a time; outside
+        them the trimap stands in for the raw alpha, which the fusion replaces there anyway. Where the tiles would
+        cover more than `full_pass_share` of the photo, or the photo is smaller than a tile, this is
+        `matte_passes`, exactly."""
+        height, width = rgb.shape[2], rgb.shape[3]
+        if height < self.tile or width < self.tile:
+            return self.matte_passes(rgb, trimap)
+        tiles = band_tiles(trimap == 0.5, self.tile, self.tile_margin)
+        if len(tiles) * self.tile * self.tile > self.full_pass_share * height * width:
+            return self.matte_passes(rgb, trimap)
         alpha = trimap.clone()
-        window = band_window(trimap == 0.5, self.stride, self.band_margin)
-        if len(window) > 0:
-            top, bottom, left, right = window[0], window[1], window[2], window[3]
-            alpha[:, :, top:bottom, left:right] = self.matte_passes(rgb[:, :, top:bottom, left:right],
-                                                                    trimap[:, :, top:bottom, left:right])
+        for first in range(0, len(tiles), self.tiles_per_batch):
+            batch = tiles[first:first + self.tiles_per_batch]
+            windows = torch.cat([torch.cat([rgb, trimap], dim=1)[:, :, t[0]:t[0] + self.tile, t[1]:t[1] + self.tile]
+                                 for t in batch], dim=0)
+            mattes = self.matte_passes(windows[:, :3], windows[:, 3:])
+            for index, t in enumerate(batch):
+                alpha[0, :, t[2]:t[3], t[4]:t[5]] = mattes[index, :, t[2] - t[0]:t[3] - t[0], t[4] - t[1]:t[5] - t[1]]
         return alpha
 
     def forward(self, image: Tensor, trimap: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:

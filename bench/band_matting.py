@@ -9,13 +9,13 @@ guided filter on, scripted twice: `band_matting` off (the full pass) and on. Cas
 - disc R: a disc of radius R x size, textured with the coffee photo, on the grass photo, with the trimap the ED
   layer makes from the disc (the served band width), given as a user trimap, so the object's size alone sets the
   band's length and area.
-Prints a Markdown table: the band's and the window's share of the photo; the full pass's median call and the
-band-only call's ratio to it, in wall time and in the process's CPU time (the work done, which other jobs on a
+Prints a Markdown table: the band's share of the photo and the tiles' (margins included); the full pass's median
+call and the band-only call's ratio to it, in wall time and in the process's CPU time (the work done, which other jobs on a
 shared machine disturb less than the wall time); and the band pixels' difference between the two alphas
 (largest, mean, share above 1/255).
 
 Then, on `--composites` small-object composites (`small_object_composite`, 1024 px, automatic mode), a second
-table, one row per composite and their mean: the band's and the window's share, each way's error against the
+table, one row per composite and their mean: the band's and the tiles' share, each way's error against the
 true alpha over the served band (SAD / 1000 and MSE), and the two alphas' difference there (largest, 90th
 percentile, mean). Not part of the test run: it prints figures for BENCHMARKS.md.
 """
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from alphanet.nets.band_window import MARGIN, band_window
+from alphanet.nets.band_tiles import MARGIN, TILE, band_tiles
 from alphanet.training.checkpoint import load_alphanet
 from alphanet.data.synthetic import generate_sample
 from alphanet.data.textures import DEFAULT_TEXTURE_DIRS, TexturePool
@@ -68,6 +68,12 @@ def small_object_composite(index: int, textures: TexturePool, size: int = 1024) 
     return photo.round().astype(np.uint8), true_alpha
 
 
+def tiles_share(band: torch.Tensor, margin: int) -> float:
+    """The share of the photo that the tiles around `band` `(H, W)` cover, margins included (above 0.75 the model
+    runs the full pass instead)."""
+    return len(band_tiles(band[None, None], TILE, margin)) * TILE * TILE / band.numel()
+
+
 def seconds(call) -> Tuple[float, float]:
     """The wall time and the process's CPU time (all threads) of `call()`."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -90,8 +96,7 @@ def compare(models: dict, case: Case, repeats: int, margin: int) -> List[str]:
                 times[way].append(seconds(lambda: model(image, given)))
     levels = alphas["full"][1]
     band = levels == 0.5
-    window = band_window(band[None, None], 32, margin)
-    window_share = 0.0 if not window else (window[1] - window[0]) * (window[3] - window[2]) / band.numel()
+    window_share = tiles_share(band, margin)
     difference = (alphas["band"][0] - alphas["full"][0]).abs()[band]
     row = [name, str(photo.shape[0]), f"{band.float().mean().item():.1%}", f"{window_share:.0%}"]
     for clock in (0, 1):  # wall, CPU
@@ -104,7 +109,7 @@ def compare(models: dict, case: Case, repeats: int, margin: int) -> List[str]:
 
 def print_timing(models: dict, ed_layer: torch.nn.Module, args: argparse.Namespace) -> None:
     print(f"medians of {args.repeats} calls each way, taking turns")
-    print("| case | size | band | window | full pass, wall | band / full, wall | full pass, CPU | band / full, CPU "
+    print("| case | size | band | tiles | full pass, wall | band / full, wall | full pass, CPU | band / full, CPU "
           "| band alpha vs full: largest | mean | above 1/255 |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
@@ -114,15 +119,16 @@ def print_timing(models: dict, ed_layer: torch.nn.Module, args: argparse.Namespa
             print("| " + " | ".join(compare(models, case, args.repeats, args.margin)) + " |", flush=True)
 
 
-def quality(models: dict, index: int, textures: TexturePool, margin: int) -> List[float]:
-    """One composite's figures: band and window share, SAD and MSE each way, the alphas' difference."""
+def quality(models: dict, index: int, textures: TexturePool, margin: int) -> Optional[List[float]]:
+    """One composite's figures: band and tiles share, SAD and MSE each way, the alphas' difference; None where
+    the segmenter found no band."""
     photo, true_alpha = small_object_composite(index, textures)
     with torch.inference_mode():
         alphas = {way: model(torch.from_numpy(photo)) for way, model in models.items()}
     band = alphas["full"][1] == 0.5
-    window = band_window(band[None, None], 32, margin)
-    row = [band.float().mean().item(), 0.0 if not window else
-           (window[1] - window[0]) * (window[3] - window[2]) / band.numel()]
+    if not band.any():  # the segmenter found nothing: no band to compare
+        return None
+    row = [band.float().mean().item(), tiles_share(band, margin)]
     for way in ("full", "band"):
         error = (alphas[way][0] - torch.from_numpy(true_alpha))[band]
         row += [error.abs().sum().item() / 1000, (error ** 2).mean().item()]
@@ -131,14 +137,18 @@ def quality(models: dict, index: int, textures: TexturePool, margin: int) -> Lis
 
 
 def print_quality(models: dict, count: int, margin: int) -> None:
-    print("| composite | band | window | SAD full | SAD band only | MSE full | MSE band only | band alpha vs full: "
+    print("| composite | band | tiles | SAD full | SAD band only | MSE full | MSE band only | band alpha vs full: "
           "largest | 90th percentile | mean |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     textures = TexturePool(DEFAULT_TEXTURE_DIRS)
     rows = []
     for index in range(count):
-        rows.append(quality(models, index, textures, margin))
-        print(format_quality(str(index), rows[-1]), flush=True)
+        row = quality(models, index, textures, margin)
+        if row is None:
+            print(f"| {index} | no band | | | | | | | | |", flush=True)
+            continue
+        rows.append(row)
+        print(format_quality(str(index), row), flush=True)
     print(format_quality("**mean**", list(np.mean(rows, axis=0))))
 
 
@@ -156,12 +166,12 @@ def main() -> None:
                         help="disc radii as fractions of the photo's side")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--margin", type=int, default=MARGIN, help="pixels of context around the band's box")
+    parser.add_argument("--margin", type=int, default=MARGIN, help="pixels of context around each tile's core")
     parser.add_argument("--composites", type=int, default=12, help="small-object composites to score (0: none)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = load_alphanet(None, segmenter="fused")
-    model.band_margin = args.margin
+    model.tile, model.tile_margin = TILE, args.margin
     models = {}
     for way in ("full", "band"):
         model.band_matting = way == "band"

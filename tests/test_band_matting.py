@@ -1,9 +1,10 @@
-"""Band-only matting (issue 32, item 1): the window around the unknown band (alphanet/nets/band_window.py) and the alpha
-AlphaNet computes from it, against the full pass.
+"""Band-only matting (issue 32, item 1): the tiles around the unknown band (alphanet/nets/band_tiles.py) and the
+alpha AlphaNet computes from them, against the full pass.
 
 The band-only alpha is not the full pass's (the net's output depends on the whole photo; BENCHMARKS.md, "Band-only
-matting"). The tolerances below are the ones measured there for the default 256 px margin, with room for other
-photos: on the band's pixels a mean difference under 0.02, and nine in ten pixels within 0.05.
+matting", where its error against the true alpha is the full pass's). On the cases below the band's pixels differ
+by up to 0.021 on average, and the middle disc's by 0.056 at the 90th percentile; the tolerances leave room for other
+photos while a misplaced or missing tile (differences of the order of 0.5) still fails.
 """
 from pathlib import Path
 
@@ -12,14 +13,14 @@ import pytest
 import torch
 from PIL import Image
 
-from alphanet.nets.band_window import band_window
-from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
 from alphanet.export import script_alphanet
+from alphanet.nets.band_tiles import band_tiles
 from alphanet.nets.inference_form import inference_form
+from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTOS = SHARED / "data" / "photos"
-MEAN_TOLERANCE, P90_TOLERANCE = 0.02, 0.05
+MEAN_TOLERANCE, P90_TOLERANCE = 0.03, 0.08
 
 
 def band_of(height: int, width: int, top: int, bottom: int, left: int, right: int) -> torch.Tensor:
@@ -28,32 +29,33 @@ def band_of(height: int, width: int, top: int, bottom: int, left: int, right: in
     return band
 
 
-@pytest.mark.parametrize("height,width", [(1, 1), (5, 7), (300, 200)])
-def test_no_band_gives_no_window(height, width):
-    assert band_window(torch.zeros(1, 1, height, width, dtype=torch.bool), 32) == []
+def test_no_band_gives_no_tiles():
+    assert band_tiles(torch.zeros(1, 1, 400, 500, dtype=torch.bool)) == []
 
 
-def test_the_window_is_the_band_box_grown_by_the_margin_on_the_stride():
-    band = band_of(1000, 1200, 500, 540, 600, 610)
-    # rows 500 - 64 = 436 down to 416, 540 + 64 = 604 up to 608; columns 536 -> 512, 674 -> 704
-    assert band_window(band, 32, margin=64) == [416, 608, 512, 704]
+def test_a_band_inside_one_core_gives_one_tile_with_its_margin():
+    # cores of 320 - 2 * 32 = 256: rows 300-340 and columns 600-610 lie in core (1, 2), window from (224, 480)
+    assert band_tiles(band_of(1000, 1200, 300, 340, 600, 610)) == [[224, 480, 256, 512, 512, 768]]
 
 
-def test_a_band_touching_the_border_gives_a_window_clipped_to_the_photo():
-    band = band_of(1000, 1203, 0, 30, 1190, 1203)
-    assert band_window(band, 32, margin=64) == [0, 96, 1120, 1203]
+def test_windows_at_the_photo_border_are_shifted_inwards_and_keep_their_size():
+    tiles = band_tiles(band_of(1000, 1203, 0, 30, 1190, 1203))
+    assert tiles == [[0, 883, 0, 256, 1024, 1203]]  # the last core is cut by the photo's edge, its window is not
 
 
-@pytest.mark.parametrize("height,width", [(1, 1), (5, 7), (40, 33)])
-def test_tiny_photos_are_one_window(height, width):
-    band = band_of(height, width, 0, 1, 0, 1)
-    assert band_window(band, 32, margin=0) == [0, height, 0, width]
-
-
-def test_a_window_covering_most_of_the_photo_becomes_the_photo():
-    band = band_of(1000, 1000, 100, 900, 100, 900)
-    assert band_window(band, 32, margin=0, full_pass_share=0.75) == [96, 928, 96, 928]  # 69 %
-    assert band_window(band, 32, margin=32, full_pass_share=0.75) == [0, 1000, 0, 1000]  # 80 %
+@pytest.mark.parametrize("seed", range(5))
+def test_the_cores_cover_every_band_pixel_and_lie_in_their_windows(seed):
+    generator = torch.Generator().manual_seed(seed)
+    height, width = [int(s) for s in torch.randint(320, 1500, (2,), generator=generator)]
+    band = torch.rand(1, 1, height // 40, width // 40, generator=generator) > 0.8
+    band = torch.nn.functional.interpolate(band.float(), size=[height, width]) > 0.5
+    covered = torch.zeros_like(band)
+    for top, left, core_top, core_bottom, core_left, core_right in band_tiles(band):
+        assert 0 <= top <= core_top < core_bottom <= top + 320 <= height
+        assert 0 <= left <= core_left < core_right <= left + 320 <= width
+        assert band[0, 0, core_top:core_bottom, core_left:core_right].any()
+        covered[0, 0, core_top:core_bottom, core_left:core_right] = True
+    assert bool(covered[band].all())
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,7 @@ def ring_trimap(height: int, width: int, centre, radius: float, width_px: float)
     return torch.from_numpy(trimap)
 
 
-def test_band_matting_is_the_full_pass_exactly_where_the_window_is_the_photo(random_model, monkeypatch):
+def test_band_matting_is_the_full_pass_exactly_where_the_photo_is_smaller_than_a_tile(random_model, monkeypatch):
     image = torch.randint(0, 256, (150, 230, 3), dtype=torch.uint8)  # not a multiple of the stride
     trimap = ring_trimap(150, 230, (70, 110), 50, 12)
     with torch.no_grad():
@@ -94,7 +96,7 @@ def test_band_matting_answers_every_size_with_the_trimap_kept_outside_the_band(r
         trimap = torch.full((height, width), 255, dtype=torch.uint8)
     elif trimap_kind == "ring":  # above the 1500 px cap: matted at the capped size
         trimap = ring_trimap(height, width, (height / 2, width / 2), min(height, width) / 3, 6)
-    else:  # a band touching the top-left corner, far from the rest: a window smaller than the photo
+    else:  # a band touching the top-left corner, far from the rest: one tile
         trimap = ring_trimap(height, width, (0, 0), 40, 10)
     with torch.no_grad():
         alpha, levels = random_model(image, trimap)
@@ -108,15 +110,14 @@ def test_band_matting_answers_every_size_with_the_trimap_kept_outside_the_band(r
 
 def test_a_trimap_without_band_is_its_own_alpha(random_model):
     """As the capped trimap of a photo whose band is thinner than the capping's step: nothing to matte."""
-    trimap = torch.zeros(1, 1, 60, 80)
-    trimap[:, :, 20:40] = 1.0
-    assert torch.equal(random_model.matte_band(torch.rand(1, 3, 60, 80), trimap), trimap)
+    trimap = torch.zeros(1, 1, 400, 500)
+    trimap[:, :, 100:300] = 1.0
+    assert torch.equal(random_model.matte_band(torch.rand(1, 3, 400, 500), trimap), trimap)
 
 
-def test_scripted_band_matting_matches_eager(random_model, monkeypatch):
-    monkeypatch.setattr(random_model, "band_margin", 32)  # a window smaller than this small photo
-    image = torch.randint(0, 256, (300, 400, 3), dtype=torch.uint8)
-    trimap = ring_trimap(300, 400, (80, 90), 40, 10)
+def test_scripted_band_matting_matches_eager(random_model):
+    image = torch.randint(0, 256, (700, 800, 3), dtype=torch.uint8)
+    trimap = ring_trimap(700, 800, (600, 90), 200, 10)  # tiles on part of the photo, one cut by its edge
     scripted = script_alphanet(random_model)
     with torch.no_grad():
         eager_alpha, _ = random_model(image, trimap)
@@ -158,10 +159,10 @@ def disc_composite(side: int, radius: float, centre) -> tuple:
     return torch.from_numpy(image), torch.from_numpy(trimap)
 
 
-def window_share(levels: torch.Tensor) -> float:
-    """The share of the photo that the default window around the band of `levels` `(H, W)` covers."""
-    top, bottom, left, right = band_window(levels[None, None] == 0.5, 32)
-    return (bottom - top) * (right - left) / levels.numel()
+def tiles_share(levels: torch.Tensor) -> float:
+    """The share of the photo that the default tiles around the band of `levels` `(H, W)` cover (counting each
+    tile's margin), the measure that sends a call to the full pass above 0.75."""
+    return len(band_tiles(levels[None, None] == 0.5)) * 320 * 320 / levels.numel()
 
 
 def assert_close_on_the_band(band_alpha, full_alpha, levels):
@@ -181,29 +182,30 @@ def test_band_alpha_agrees_with_the_full_pass_on_disc_composites(trained_models,
     with torch.no_grad():
         full_alpha, levels = full(image, trimap)
         band_alpha, _ = band(image, trimap)
-    assert window_share(levels) < 0.75
+    assert tiles_share(levels) < 0.75
     assert_close_on_the_band(band_alpha, full_alpha, levels)
 
 
 def test_band_alpha_agrees_with_the_full_pass_on_a_small_photo_in_a_large_one(trained_models):
-    """The astronaut photo, small in the frame, in automatic mode: the segmenter's band, a window of part of it."""
+    """The astronaut photo, small in the frame, in automatic mode: the segmenter's band, tiles on part of it."""
     full, band = trained_models
     image = paste("astronaut.png", 256, "gravel.png", 1024, 640, 96)
     with torch.no_grad():
         full_alpha, levels = full(image)
         band_alpha, band_levels = band(image)
     assert torch.equal(levels, band_levels)
-    assert window_share(levels) < 0.75
+    assert tiles_share(levels) < 0.75
     assert_close_on_the_band(band_alpha, full_alpha, levels)
 
 
 @pytest.mark.parametrize("photo", ["coffee.png", "astronaut.png"])
 def test_a_photo_filling_the_frame_gets_the_full_pass(trained_models, photo):
-    """Objects as large as these: the window would be nearly the photo, so it is the photo, and nothing changes."""
+    """Objects as large as these: the tiles would cover nearly the photo, so the full pass runs, and nothing
+    changes."""
     full, band = trained_models
     image = torch.from_numpy(np.array(Image.open(PHOTOS / photo).convert("RGB").resize((640, 480))))
     with torch.no_grad():
         full_alpha, levels = full(image)
         band_alpha, _ = band(image)
-    assert window_share(levels) == 1
+    assert tiles_share(levels) > 0.75
     assert torch.equal(band_alpha, full_alpha)

@@ -1,0 +1,40 @@
+"""Band-only matting: the tiles of the photo the matting net runs on, when only the unknown band is used.
+
+The fusion copies the trimap wherever it is known, so only the net's alpha in the unknown band reaches the answer.
+The photo is cut into a grid of square cores; every core that holds a band pixel is matted inside a TILE x TILE
+window, the core plus MARGIN pixels of context on each side (shifted inwards where it would leave the photo), and
+the core is pasted back. The work then follows the band's length instead of the photo's area, and the tiles of a
+call go through the net as one batch.
+
+Not exact: the net's alpha at a pixel depends on more than the window. Each attention module's GroupNorm and the
+ASPP's image pooling take statistics over the whole input, and the ASPP's widest convolution reaches 256 px at the
+net's stride. The window is the 320 px square the net was trained on, so a tile shows the net what training did;
+BENCHMARKS.md ("Band-only matting") measures the difference to the full pass and to the ground truth.
+
+Cores and windows start on multiples of the net's stride (but for windows shifted to the photo's far edge), so the
+attention poolings' 2x2 windows mostly fall where the full pass's do.
+"""
+from typing import List
+
+import torch.nn.functional as F
+from torch import Tensor
+
+TILE = 320  # the matting net's training crop: the context it learned with
+MARGIN = 32  # context on each side of a core; the core is TILE - 2 * MARGIN = 256 px
+
+
+def band_tiles(band: Tensor, tile: int = TILE, margin: int = MARGIN) -> List[List[int]]:
+    """`(1, 1, H, W)` bool band, H and W at least `tile` -> one `[top, left, core_top, core_bottom, core_left,
+    core_right]` per core holding a band pixel: the window `[top, top + tile) x [left, left + tile)` and the core
+    it mattes, in photo coordinates. Cores are `tile - 2 * margin` squares on a grid from the photo's top left.
+    (The constants are default arguments because TorchScript cannot read a module's globals.)"""
+    height, width = band.shape[2], band.shape[3]
+    core = tile - 2 * margin
+    occupied = F.max_pool2d(band.float(), kernel_size=core, stride=core, ceil_mode=True)[0, 0].nonzero()
+    tiles: List[List[int]] = []
+    for index in range(occupied.shape[0]):
+        core_top, core_left = int(occupied[index, 0]) * core, int(occupied[index, 1]) * core
+        top = min(max(core_top - margin, 0), height - tile)
+        left = min(max(core_left - margin, 0), width - tile)
+        tiles.append([top, left, core_top, min(core_top + core, height), core_left, min(core_left + core, width)])
+    return tiles
