@@ -1,0 +1,137 @@
+"""Closed-form matting refinement of the net's matte (alphanet/nets/closed_form.py) on the real validation
+composites, against the net alone, the net + guided filter, and pymatting's closed-form and KNN matting.
+`OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python -m bench.closed_form [--limit 40] [--sets stamps_studio ...]
+[--settings 0.003:100 0.03:100 ...] [--eps 1e-6]`.
+
+Each set is a folder of runs/data/real_val with image/ and alpha/; each photo gets the ground-truth trimap that
+alphanet.evaluation.evaluate makes (`trimap_from_alpha`, band 10 px each side). Every method is given that trimap
+and keeps its known pixels (AlphaNet's fusion); the metrics are SAD / 1000, MSE and gradient error / 1000 over its
+unknown region (the Composition-1k convention of alphanet/evaluation/metrics.py). The net is the default weights'
+matting stage, one pass (`AlphaNet.matte`, no mirror averaging). Time: wall time of the refinement alone (for
+closed-form and KNN: the whole method) per image, and per megapixel of photo, on one thread. Prints a Markdown
+table per set and one over all the images. Photos whose trimap has no foreground or no background pixel are
+skipped (pymatting cannot matte them) and named. Not part of the test run.
+"""
+import argparse
+import os
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # before pymatting imports numba
+
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from pymatting import estimate_alpha_cf, estimate_alpha_knn  # noqa: E402
+
+from alphanet.evaluation.evaluate import EvaluationSet  # noqa: E402
+from alphanet.evaluation.metrics import UNKNOWN, gradient_error, mse, sad  # noqa: E402
+from alphanet.model import fuse  # noqa: E402
+from alphanet.nets.closed_form import refine_closed_form  # noqa: E402
+from alphanet.nets.guided_filter import refine_matte  # noqa: E402
+from alphanet.training.checkpoint import load_alphanet  # noqa: E402
+
+DATA = Path("runs/data/real_val")
+SETS = ["stamps_studio", "stamps_scene", "portraits_studio", "portraits_scene"]
+METRICS = ("sad", "mse", "grad")
+
+
+def parse_setting(text: str) -> tuple[float, int]:
+    """'PRIOR_WEIGHT:ITERATIONS' -> (prior weight, iterations)."""
+    weight, iterations = text.split(":")
+    return float(weight), int(iterations)
+
+
+def seconds_and_result(call):
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
+
+
+def case_tensors(case) -> tuple[torch.Tensor, torch.Tensor]:
+    """A case's photo `(1, 3, H, W)` in [0, 1] and trimap `(1, 1, H, W)` in {0, 0.5, 1}."""
+    rgb = torch.from_numpy(case.image).permute(2, 0, 1)[None].float() / 255
+    levels = torch.from_numpy(case.trimap)[None, None]
+    trimap = torch.where(levels == UNKNOWN, 0.5, (levels == 255).float())
+    return rgb, trimap
+
+
+def pymatting_method(estimate, case, trimap: torch.Tensor) -> torch.Tensor:
+    """A pymatting estimator on the whole photo (long side <= 512 here), fused with the trimap."""
+    alpha = estimate(case.image.astype(np.float64) / 255, trimap[0, 0].double().numpy())
+    return fuse(torch.from_numpy(alpha).float()[None, None], trimap)
+
+
+def mattes(case, model, settings: list[tuple[float, int]], eps: float) -> dict[str, tuple[float, torch.Tensor]]:
+    """Every method's (seconds, `(1, 1, H, W)` alpha) on one case; seconds is the refinement's or the method's."""
+    rgb, trimap = case_tensors(case)
+    with torch.inference_mode():
+        net = fuse(model.matte(rgb, trimap), trimap).clamp(0, 1)
+    results = {"net": (0.0, net)}
+    results["net + guided filter"] = seconds_and_result(
+        lambda: fuse(refine_matte(rgb, net).clamp(0, 1), trimap))
+    for weight, iterations in settings:
+        results[f"net + closed form (prior {weight:g}, {iterations} it)"] = seconds_and_result(
+            lambda: refine_closed_form(rgb, net, trimap, prior_weight=weight, eps=eps, iterations=iterations))
+    results["closed form (pymatting)"] = seconds_and_result(lambda: pymatting_method(estimate_alpha_cf, case, trimap))
+    results["KNN (pymatting)"] = seconds_and_result(lambda: pymatting_method(estimate_alpha_knn, case, trimap))
+    return results
+
+
+def scores(alpha: torch.Tensor, case) -> dict[str, float]:
+    pred = alpha[0, 0].numpy()
+    return {"sad": sad(pred, case.alpha, case.trimap), "mse": mse(pred, case.alpha, case.trimap),
+            "grad": gradient_error(pred, case.alpha, case.trimap)}
+
+
+def table(rows: dict[str, list[dict]], title: str) -> str:
+    """Markdown: per method the mean of each metric and of the time over the images, and seconds per megapixel."""
+    count = len(next(iter(rows.values())))
+    lines = [f"### {title} ({count} images)", "",
+             "| method | SAD | MSE | Grad | time / image (ms) | time / megapixel (s) |", "|---|---|---|---|---|---|"]
+    for method, method_rows in rows.items():
+        means = {key: np.mean([row[key] for row in method_rows]) for key in (*METRICS, "seconds")}
+        megapixels = sum(row["megapixels"] for row in method_rows)
+        per_megapixel = sum(row["seconds"] for row in method_rows) / megapixels
+        lines.append(f"| {method} | {means['sad']:.3f} | {means['mse']:.5f} | {means['grad']:.3f} | "
+                     f"{1000 * means['seconds']:.0f} | {per_megapixel:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", default=SETS)
+    parser.add_argument("--limit", type=int, default=40, help="at most this many images per set (the first by name)")
+    parser.add_argument("--settings", nargs="+", type=parse_setting,
+                        default=[(0.003, 50), (0.003, 100), (0.003, 200), (0.03, 100), (0.0003, 100)],
+                        help="closed-form refinements to try, each PRIOR_WEIGHT:ITERATIONS")
+    parser.add_argument("--eps", type=float, default=1e-6)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    model = load_alphanet(None, segmenter="fused").eval()
+    print(f"one thread; eps {args.eps}; at most {args.limit} images per set (the first by name); ground-truth "
+          "trimaps, band 10 px; SAD and Grad / 1000 and MSE over the unknown region\n")
+    everything: dict[str, list[dict]] = defaultdict(list)
+    for name in args.sets:
+        dataset = EvaluationSet(DATA / name, band_width=10, limit=args.limit)
+        rows: dict[str, list[dict]] = defaultdict(list)
+        for index in range(len(dataset.names)):
+            case = dataset.case(index)
+            if not ((case.trimap == 0).any() and (case.trimap == 255).any()):
+                print(f"{name}/{case.name}: skipped, its trimap lacks foreground or background\n")
+                continue
+            start = time.perf_counter()
+            megapixels = case.alpha.size / 1e6
+            for method, (seconds, alpha) in mattes(case, model, args.settings, args.eps).items():
+                rows[method].append({**scores(alpha, case), "seconds": seconds, "megapixels": megapixels})
+            print(f"{name}/{case.name}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+        print(table(rows, name) + "\n", flush=True)
+        for method, method_rows in rows.items():
+            everything[method] += method_rows
+    print(table(everything, "all sets, mean over all images"))
+
+
+if __name__ == "__main__":
+    main()
