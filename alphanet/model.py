@@ -115,10 +115,10 @@ class AlphaNet(nn.Module):
         if len(tiles) * self.tile * self.tile > self.full_pass_share * height * width:
             return self.matte_passes(rgb, trimap)
         alpha = trimap.clone()
+        net_input = torch.cat([rgb, trimap], dim=1)
         for first in range(0, len(tiles), self.tiles_per_batch):
             batch = tiles[first:first + self.tiles_per_batch]
-            windows = torch.cat([torch.cat([rgb, trimap], dim=1)[:, :, t[0]:t[0] + self.tile, t[1]:t[1] + self.tile]
-                                 for t in batch], dim=0)
+            windows = torch.cat([net_input[:, :, t[0]:t[0] + self.tile, t[1]:t[1] + self.tile] for t in batch], dim=0)
             mattes = self.matte_passes(windows[:, :3], windows[:, 3:])
             for index, t in enumerate(batch):
                 alpha[0, :, t[2]:t[3], t[4]:t[5]] = mattes[index, :, t[2] - t[0]:t[3] - t[0], t[4] - t[1]:t[5] - t[1]]
