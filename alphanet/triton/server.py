@@ -43,8 +43,9 @@ TRITON_LIBS = PYTRITON.parent / "nvidia_pytriton.libs"
 PYTHON_STUB = TRITON_DIST / "python_backend_stubs" / f"{sys.version_info[0]}.{sys.version_info[1]}" / \
     "triton_python_backend_stub"  # the wheel holds one per Python version
 PYTHON_BACKEND = 'backend: "python"'
-BACKEND_CLASSES = {AUTO_TRIMAP_MODEL: "triton_backend.TensorModel", USER_TRIMAP_MODEL: "triton_backend.TensorModel",
-                   CUTOUT_MODEL: "triton_cutout.CutoutModel"}
+BACKEND_CLASSES = {AUTO_TRIMAP_MODEL: "alphanet.triton.backend.TensorModel",
+                   USER_TRIMAP_MODEL: "alphanet.triton.backend.TensorModel",
+                   CUTOUT_MODEL: "alphanet.triton.cutout.CutoutModel"}
 # Triton waits this long for requests in flight after a stop signal (its default, 30 s, is what made a
 # PyTriton script take 35 s to stop). A small photo finishes within it, a 1500 px one (35 s on a busy core) is
 # cut off: for a developer's Ctrl-C a prompt stop matters more. The Kubernetes manifests wait longer.
@@ -65,9 +66,8 @@ def write_served_repository(out: Path, scripted: Path, cores: int) -> None:
     loads = ("SCRIPTED_FILE", str(scripted.resolve()), "The exported graph this model loads.")
     for spec, model_class in BACKEND_CLASSES.items():
         version_dir = write_model_dir(out, spec, render_config(spec, PYTHON_BACKEND, cpu_plan(cores), [loads]))
-        module, class_name = model_class.split(".")
-        (version_dir / "model.py").write_text(
-            f"from alphanet.{module} import {class_name} as TritonPythonModel  # noqa: F401\n")
+        module, class_name = model_class.rsplit(".", 1)
+        (version_dir / "model.py").write_text(f"from {module} import {class_name} as TritonPythonModel  # noqa: F401\n")
 
 
 def link_python_backend(backends: Path) -> None:
