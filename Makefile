@@ -14,9 +14,10 @@ SEG ?= fused
 # has not; same validation metrics, BENCHMARKS.md) or fp32 (exact, any CPU). Default: what this machine's CPU
 # does best. Building an image for CPUs you do not know: PRECISION=fp32.
 PRECISION ?= $(shell grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && echo bf16 || echo fp32)
-# Mirror averaging (on: matte the photo and its mirror image and average the two; better mattes on nearly every
-# validation image for twice the matting net's time, MODEL_CARD.md / BENCHMARKS.md) or off (one pass, faster).
-MIRROR ?= on
+# Mirror averaging (on: matte the photo and its mirror image and average the two, for twice the matting net's time)
+# or off (one pass: the default, as alphanet.training.checkpoint.DEFAULT_ARCHIVE says; on the real validation the
+# second pass gained at most 0.004 matte IoU per set, MODEL_CARD.md).
+MIRROR ?= off
 # The guided filter (on: refine the matte with the photo as guide; smoother, truer edges on the validation
 # composites for about 2 % of a call's time, MODEL_CARD.md / BENCHMARKS.md) or off (the matting net's matte as it is).
 GUIDED_FILTER ?= on

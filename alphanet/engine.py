@@ -5,11 +5,12 @@
     jpeg = alphanet.cutout(photo_bytes, output="composite", bg="#f4f4f4", file_format="jpeg")
 
 `alphanet cutout photo.jpg -o photo.png` is its command line, for a photo or a folder of them. A photo takes the
-server's way: alphanet.serving.imageio decodes it, calls the scripted model and encodes the answer, so the options, the
-limits and the errors (BadRequest, of the kind the API's JSON names) are the API's. The model is the default
-archive's (`make mar`): the project's weights with the fused segmentation stage, in fp32, scripted here on first
-use (about 10 s) and kept for the process. An archive built for bf16 (PRECISION=bf16, where the CPU has it)
-answers a little differently: pass its exported file as `model=` to get its answers.
+server's way: alphanet.serving.imageio decodes it, calls the scripted model and encodes the answer, so the options,
+the limits and the errors (BadRequest, of the kind the API's JSON names) are the API's. The model is the default
+archive's (`make mar`): the project's weights with the choices of alphanet.training.checkpoint.DEFAULT_ARCHIVE
+(fused segmentation, one matting pass), in fp32, scripted here on first use (about 10 s) and kept for the process.
+An archive built for bf16 (PRECISION=bf16, where the CPU has it) answers a little differently: pass its exported
+file as `model=` to get its answers.
 """
 import argparse
 import functools
@@ -31,9 +32,6 @@ from alphanet.options import DEFAULT_OUTPUT, OutputOptions, add_option_arguments
 from alphanet.quiet_jit import quiet_jit
 from alphanet.serving.worker import warm_up
 
-# The segmentation stage `make mar` builds the default archive with (the Makefile's SEG); the weights file's own
-# config names DeepLab alone, the stage it was trained with.
-DEFAULT_SEGMENTER = "fused"
 # Pixel modes a PNG holds; pixels of other modes (CMYK, 32-bit float...) are handed over as a TIFF.
 PNG_MODES = ("1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA")
 
@@ -87,7 +85,7 @@ def scripted_model(model=None):
 def default_model() -> torch.jit.ScriptModule:
     """The default archive's model, scripted and frozen as `alphanet export` writes it; warmed up, as a server
     worker's is, so that the first photo does not pay for the graph's optimisation."""
-    model = script_alphanet(load_alphanet(segmenter=DEFAULT_SEGMENTER))
+    model = script_alphanet(load_alphanet())
     warm_up(model)
     return model
 

@@ -51,18 +51,25 @@ def main(argv: Optional[list] = None) -> None:
     parser.add_argument("--dilate-fraction", type=float, help="override the ED layer's dilation fraction")
     parser.add_argument("--max-side", type=int, help="override the long-side cap in pixels")
     parser.add_argument("--mirror-average", action=argparse.BooleanOptionalAction,
-                        help="matte the image and its mirror image and average them: better mattes, twice the "
-                             "matting net's time (MODEL_CARD.md, BENCHMARKS.md); default: the weights file's (on)")
+                        help="matte the image and its mirror image and average them: twice the matting net's time "
+                             "for at most +0.004 matte IoU on the real validation (MODEL_CARD.md); default: the "
+                             "weights file's (`make mar` passes MIRROR, off)")
     parser.add_argument("--guided-filter", action=argparse.BooleanOptionalAction,
                         help="refine the matte with the photo as guide (alphanet/nets/guided_filter.py): smoother, "
-                             "truer edges for a little time (MODEL_CARD.md, BENCHMARKS.md); default: the weights file's (on)")
+                             "truer edges for a little time (MODEL_CARD.md, BENCHMARKS.md); default: the weights "
+                             "file's (on)")
+    parser.add_argument("--band-matting", action=argparse.BooleanOptionalAction,
+                        help="run the matting net on tiles around the unknown band only "
+                             "(alphanet/nets/band_tiles.py), the full pass where they would cover most of the photo; "
+                             "default: the weights file's (on)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="the matting net's arithmetic: fp32 (exact, any CPU) or bf16 (about 2x faster on CPUs "
                              "with AVX512-BF16 or AMX, slower elsewhere; BENCHMARKS.md)")
     args = parser.parse_args(argv)
     overrides = given_overrides(segmenter=args.segmenter, erode_fraction=args.erode_fraction,
                                 dilate_fraction=args.dilate_fraction, max_side=args.max_side,
-                                mirror_average=args.mirror_average, guided_filter=args.guided_filter)
+                                mirror_average=args.mirror_average, guided_filter=args.guided_filter,
+                                band_matting=args.band_matting)
     start = time.perf_counter()
     try:
         path = export_scripted(args.out, args.weights, args.precision, **overrides)

@@ -55,7 +55,7 @@ class AlphaNet(nn.Module):
 
     def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
                  max_side: int = DEFAULT_MAX_SIDE, mirror_average: bool = True, guided_filter: bool = True,
-                 band_matting: bool = False):
+                 band_matting: bool = True):
         super().__init__()
         self.segmenter = segmenter
         self.matting_net = matting_net

@@ -3,8 +3,8 @@ far the band-only alpha is from the full pass's, and how far each is from the tr
 `python -m bench.band_matting [--sizes 512 1024 1500] [--radii 0.0625 0.125 0.25] [--repeats 3] [--threads 2]
 [--margin PIXELS] [--composites 12]`.
 
-The default weights with the fused segmentation stage (what `make mar` builds), fp32, mirror averaging and the
-guided filter on, scripted twice: `band_matting` off (the full pass) and on. Cases at each size:
+The default archive's model (what `make mar` builds: the fused segmentation stage, one matting pass, the guided
+filter), fp32, scripted twice: `band_matting` off (the full pass) and on. Cases at each size:
 - photo: the shared astronaut photo resized to a square, in automatic mode (the segmenter's band);
 - disc R: a disc of radius R x size, textured with the coffee photo, on the grass photo, with the trimap the ED
   layer makes from the disc (the served band width), given as a user trimap, so the object's size alone sets the
@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--composites", type=int, default=12, help="small-object composites to score (0: none)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    model = load_alphanet(None, segmenter="fused")
+    model = load_alphanet()
     model.tile, model.tile_margin = TILE, args.margin
     models = {}
     for way in ("full", "band"):

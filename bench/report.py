@@ -224,9 +224,11 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
         markdown),
     Benchmark(
         "band_matting", "Band-only matting", "bench.band_matting",
-        "Band-only matting (off by default; `AlphaNet(band_matting=True)`) runs the matting net on the unknown band's "
-        "bounding box grown by context rather than on the whole photo. The default weights with the fused stage, "
-        "fp32, mirror averaging and the guided filter, scripted both ways and called in turns in one process. First "
+        "Band-only matting (on by default; `alphanet export --no-band-matting` turns it off) runs the matting net "
+        "on 320 px windows around the 256 px tiles that hold the unknown band, rather than on the whole photo, and "
+        "makes the full pass where the tiles would cover more than 3/4 of the photo. The default archive's model "
+        "(fused stage, one matting pass, guided filter), fp32, scripted both ways and called in turns in one "
+        "process. First "
         "table: the astronaut photo in automatic mode and textured discs with the ED layer's band given as a trimap "
         "(the disc's size alone sets the band's); the band's and the window's share of the photo, the full pass's "
         "median call and the band-only call's ratio to it in wall time and in the process's CPU time (the work done, "

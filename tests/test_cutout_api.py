@@ -17,6 +17,7 @@ import alphanet
 from alphanet import cli, engine
 from alphanet.errors import BadRequest
 from alphanet.serving.imageio import DEFAULT_MAX_PIXELS
+from alphanet.training.checkpoint import DEFAULT_ARCHIVE
 from alphanet.quiet_jit import quiet_jit
 from alphanet.serving.worker import TrimWhenIdle
 from handlers.alphanet_handler import AlphaNetHandler
@@ -165,8 +166,10 @@ def test_the_library_refuses_what_the_server_refuses_before_loading_a_model(monk
     assert (status, content_type, body) == (raised.value.status, "application/json", raised.value.json_body())
 
 
-def test_the_default_segmenter_is_the_default_archives():
-    assert re.search(r"^SEG \?= (\w+)$", (REPO / "Makefile").read_text(), re.MULTILINE)[1] == engine.DEFAULT_SEGMENTER
+def test_the_library_builds_the_model_make_mar_builds():
+    makefile = (REPO / "Makefile").read_text()
+    seg, mirror = (re.search(rf"^{name} \?= (\w+)$", makefile, re.MULTILINE)[1] for name in ("SEG", "MIRROR"))
+    assert (seg, mirror == "on") == (DEFAULT_ARCHIVE["segmenter"], DEFAULT_ARCHIVE["mirror_average"])
 
 
 # --- The command line -----------------------------------------------------------------------------------------

@@ -43,7 +43,9 @@ def test_each_weights_file_has_its_own_build_stamp():
 
 
 def test_inference_choices_reach_the_export_and_have_their_own_build_stamps():
-    for variable, flag in (("MIRROR", "mirror-average"), ("GUIDED_FILTER", "guided-filter")):
-        assert f"--{flag}" in export_arguments() and f"--no-{flag}" not in export_arguments()
-        assert f"--no-{flag}" in export_arguments(f"{variable}=off")
-        assert make_value("BUILD_STAMP") != make_value("BUILD_STAMP", f"{variable}=off")
+    for variable, flag, default in (("MIRROR", "mirror-average", "off"), ("GUIDED_FILTER", "guided-filter", "on")):
+        other = {"on": "off", "off": "on"}[default]
+        given = {"on": f"--{flag}", "off": f"--no-{flag}"}
+        assert given[default] in export_arguments() and given[other] not in export_arguments()
+        assert given[other] in export_arguments(f"{variable}={other}")
+        assert make_value("BUILD_STAMP") != make_value("BUILD_STAMP", f"{variable}={other}")

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from alphanet.nets.attention import AttentionModule, attention_pool, attention_unpool
-from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
+from alphanet.training.checkpoint import DEFAULT_WEIGHTS, AlphaNetConfig, build_alphanet, load_alphanet
+from alphanet.nets.segmenter import FusedSegmenter
 from alphanet.nets.ed_layer import EDLayer
 from alphanet.export import export_scripted, script_alphanet
 from alphanet.nets.guided_filter import refine_matte
@@ -229,10 +230,19 @@ def test_the_guided_filter_refines_the_fused_matte_in_the_band(model, monkeypatc
     assert (refined - unfiltered)[band].abs().max() > 1e-3
 
 
+def test_the_default_weights_load_as_the_default_archive():
+    default = load_alphanet()
+    assert (default.mirror_average, default.guided_filter, default.band_matting) == (False, True, True)
+    assert isinstance(default.segmenter, FusedSegmenter)
+    # The same file named by its path: its own config, as any weights file's (band matting on where it is unset).
+    named = load_alphanet(DEFAULT_WEIGHTS)
+    assert (named.mirror_average, named.band_matting) == (True, True)
+    assert not load_alphanet(None, band_matting=False).band_matting
+
+
 @pytest.mark.parametrize("choice", ["mirror_average", "guided_filter"])
 def test_inference_choices_are_config_fields_kept_by_export(choice):
-    on = load_alphanet(None)
-    assert getattr(on, choice)  # files written without the field (as the default weights were) get it on
+    on = load_alphanet(None, **{choice: True})
     off = load_alphanet(None, **{choice: False})
     assert not getattr(off, choice)
     image = load_rgb(PHOTOS[0])[:128, :128].contiguous()

@@ -34,8 +34,16 @@ SELFIE_WEIGHTS = (DEFAULT_WEIGHTS.parent / "selfie_segmentation.pt",
 # unset. DeepLab: see EDLayer. Selfie: its network sees 256 px, so at the 1500 px cap one of its pixels spans
 # about 6 output pixels and its edge is that much less certain; its masks also stop short of loose hair: a wider
 # band, more of it outside the mask.
-# Fused: the selfie stage's, since on people its mask is the one used.
-ED_FRACTIONS = {"deeplab": (0.03, 0.03), "selfie": (0.04, 0.05), "fused": (0.04, 0.05)}
+# Fused: chosen on the real validation (bench.matting_options, MODEL_CARD.md): 0.03/0.04 keeps the matte's IoU of
+# 0.04/0.05 over all four sets, makes fewer photos worse than their mask (9 of 114 against 13), and its narrower band
+# leaves band-only matting fewer tiles.
+ED_FRACTIONS = {"deeplab": (0.03, 0.03), "selfie": (0.04, 0.05), "fused": (0.03, 0.04)}
+# The default archive's choices where they differ from the default weights file's config (which names the stage
+# they were trained with, and the options of their day): both segmenters fused, and one matting pass, since
+# mirror averaging gained at most 0.004 matte IoU on any real validation set (with the guided filter on) for twice
+# the matting time. `load_alphanet()` applies them to the default weights, so the library, `alphanet export` and the
+# evaluations get the default archive; the Makefile's SEG and MIRROR say the same.
+DEFAULT_ARCHIVE = {"segmenter": "fused", "mirror_average": False}
 
 
 @dataclass
@@ -47,6 +55,7 @@ class AlphaNetConfig:
     max_side: int = DEFAULT_MAX_SIDE
     mirror_average: bool = True  # files written before this field existed get it too
     guided_filter: bool = True  # as mirror_average
+    band_matting: bool = True  # as mirror_average
 
 
 def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
@@ -65,7 +74,7 @@ def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
     ed_layer = EDLayer(erode_default if config.erode_fraction is None else config.erode_fraction,
                        dilate_default if config.dilate_fraction is None else config.dilate_fraction)
     return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side, config.mirror_average,
-                   config.guided_filter)
+                   config.guided_filter, config.band_matting)
 
 
 def _selfie_segmenter() -> SelfieSegmenter:
@@ -97,8 +106,11 @@ def given_overrides(**options) -> dict:
 
 
 def load_alphanet(path: Optional[Union[str, Path]] = None, **overrides) -> AlphaNet:
-    """AlphaNet in eval mode from a weights file (default: the project's), config fields overridable
-    (e.g. `erode_fraction=0.05`). A missing default gives a seeded random model with a warning."""
+    """AlphaNet in eval mode from a weights file, config fields overridable (e.g. `erode_fraction=0.05`). No path:
+    the default archive's model (the project's weights with DEFAULT_ARCHIVE's choices); a missing default gives a
+    seeded random model with a warning."""
+    if path is None:
+        overrides = {**DEFAULT_ARCHIVE, **overrides}
     if path is None and not DEFAULT_WEIGHTS.exists():
         warnings.warn(f"NO TRAINED WEIGHTS at {DEFAULT_WEIGHTS}: using a seeded random AlphaNet "
                       f"(seed {RANDOM_INIT_SEED}); its mattes are meaningless", stacklevel=2)
