@@ -12,7 +12,7 @@ It runs, in this order (NAME: what), about 13 minutes on 2 cores with the defaul
 - `segmenters`: bench.segmenters on the astronaut photo at 1024 and 1500 px, 2 threads, 5 interleaved rounds: the
   operations of each segmentation stage (counted) and the three stages' call times against the person segmenter.
 - `band_matting`: bench.band_matting at 1024 and 1500 px, discs of radius 1/16 and 1/4, 3 rounds, 8 small-object
-  composites: band-only matting (off by default) against the full pass, in time and in alpha.
+  composites: band-only matting (on by default) against the full pass, in time and in alpha.
 - `encoding`: bench.png_encoding at 1024 px: the answer's PNG encoding, zlib's default and run-length strategies.
 - `serving`: bench.serving, TorchServe on loopback with 2 workers of 1 thread (it starts and stops its own server),
   then the same request in process: HTTP latency, throughput of 2 clients, cold start.
