@@ -138,16 +138,18 @@ train-e2e: train-pretrain
 # --- Benchmarks: `make bench` (bench/report.py) --------------------------------------------------------------------
 # Rewrites BENCHMARKS.md from one run on this machine against the archive `make mar` builds with its defaults:
 # about 15 minutes on 2 cores. Run it alone on a quiet machine; `python -m bench.report --quick` checks it in minutes.
+# The default archive as it was on 2026-12-02, before the fused stage and the speed work: the person segmenter,
+# mirror averaging and the guided filter on the whole photo, with the weights of commit 086b461. bench/report.py
+# times the default against it in the same run. (Defined before the rule that needs it: make expands a rule's
+# prerequisites as it reads them.)
+BASELINE := $(MODEL_STORE)/baseline.pt
+
 .PHONY: bench
 bench: install mar $(BASELINE)
 	$(BIN)/python -m bench.report --out BENCHMARKS.md
 
-# The default archive as it was on 2026-12-02, before the fused stage and the speed work: the person segmenter,
-# mirror averaging and the guided filter, with the weights of commit 086b461. bench/report.py times the default
-# against it in the same run.
-BASELINE := $(MODEL_STORE)/baseline.pt
 $(BASELINE): $(INSTALLED)
 	mkdir -p $(MODEL_STORE)
 	git show 086b461:alphanet/weights/alphanet_default.pt > $(MODEL_STORE)/baseline_weights.pt
 	$(BIN)/python -m alphanet.export --weights $(MODEL_STORE)/baseline_weights.pt --segmenter selfie \
-		--mirror-average --guided-filter --precision fp32 --out $@
+		--mirror-average --guided-filter --no-band-matting --precision fp32 --out $@
