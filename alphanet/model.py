@@ -4,7 +4,7 @@
 `forward(image, trimap=None) -> (alpha, trimap)`; everything from decoding the uint8 pixels to resizing the alpha
 back to the input size lives here so that no Python is needed around it.
 """
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -83,45 +83,53 @@ class AlphaNet(nn.Module):
         raw = self.matting_net(net_input[:, :3], net_input[:, 3:])
         return raw[:, :, :height, :width]
 
-    def matte_mirror_averaged(self, rgb: Tensor, trimap: Tensor) -> Tensor:
-        """As `matte`, averaged with the mirrored matte of the mirror image. The net's errors depend on which
-        side of an edge the background lies, so the two passes' errors partly cancel. One pass after the other,
-        not a batch of two: the peak memory stays that of one pass."""
-        total = torch.zeros_like(trimap)
-        # Each pass mirrors the inputs and the sum so far; after two, all face the right way again. The trip
-        # count is read from a shape (it is 2) so that TorchScript cannot unroll the loop into two copies of the
-        # net, which cost 200 MiB more resident memory per worker.
-        for _ in range(2 * rgb.shape[0] // rgb.shape[0]):
-            rgb, trimap, total = rgb.flip(3), trimap.flip(3), total.flip(3)
-            total = total + self.matte(rgb, trimap)
-        return total / 2
-
     def matte_passes(self, rgb: Tensor, trimap: Tensor) -> Tensor:
-        """`matte_mirror_averaged` or `matte`, as `mirror_average` says. Same shapes as `matte`."""
-        if self.mirror_average:
-            return self.matte_mirror_averaged(rgb, trimap)
-        return self.matte(rgb, trimap)
+        """As `matte`; with `mirror_average`, averaged with the mirrored matte of the mirror image (the net's
+        errors depend on which side of an edge the background lies, so the two passes' errors partly cancel). One
+        pass after the other, not a batch of two: the peak memory stays that of one pass."""
+        passes = 2 if self.mirror_average else 1
+        total = torch.zeros_like(trimap)
+        # Mirrored, each pass flips the inputs and the sum so far; after two, all face the right way again. One
+        # call of the net in a loop whose trip count TorchScript cannot read (it comes from a shape): every call
+        # site is a copy of the net in the frozen graph, and each copy costs a worker about 200 MiB while the
+        # archive loads.
+        for _ in range(passes * rgb.shape[0] // rgb.shape[0]):
+            if self.mirror_average:
+                rgb, trimap, total = rgb.flip(3), trimap.flip(3), total.flip(3)
+            total = total + self.matte(rgb, trimap)
+        return total / passes
 
-    def matte_band(self, rgb: Tensor, trimap: Tensor) -> Tensor:
-        """As `matte_passes` for one image, `(1, 3, H, W)`, `(1, 1, H, W)` -> `(1, 1, H, W)`, but the passes run on
-        tiles around the unknown band only (alphanet/nets/band_tiles.py), `tiles_per_batch` at a time; outside
-        them the trimap stands in for the raw alpha, which the fusion replaces there anyway. Where the tiles would
-        cover more than `full_pass_share` of the photo, or the photo is smaller than a tile, this is
-        `matte_passes`, exactly."""
-        height, width = rgb.shape[2], rgb.shape[3]
-        if height < self.tile or width < self.tile:
-            return self.matte_passes(rgb, trimap)
+    def matting_windows(self, trimap: Tensor) -> Tuple[int, List[List[int]]]:
+        """Where `matte_band` runs the net for a `(1, 1, H, W)` trimap: (window side, windows as band_tiles gives
+        them). The band's tiles with `band_matting`; otherwise, or where they would cover more than
+        `full_pass_share` of the photo, or the photo is smaller than a tile, one window of the whole photo (side 0:
+        its own size)."""
+        height, width = trimap.shape[2], trimap.shape[3]
+        whole_photo = [[0, 0, 0, height, 0, width]]
+        if not self.band_matting or height < self.tile or width < self.tile:
+            return 0, whole_photo
         tiles = band_tiles(trimap == 0.5, self.tile, self.tile_margin)
         if len(tiles) * self.tile * self.tile > self.full_pass_share * height * width:
-            return self.matte_passes(rgb, trimap)
+            return 0, whole_photo
+        return self.tile, tiles
+
+    def matte_band(self, rgb: Tensor, trimap: Tensor) -> Tensor:
+        """`matte_passes` on the windows `matting_windows` picks, `tiles_per_batch` at a time, each window's core
+        pasted into the trimap: `(1, 3, H, W)`, `(1, 1, H, W)` -> `(1, 1, H, W)`. Outside the cores the trimap
+        stands in for the raw alpha, which the fusion replaces there anyway; one window of the whole photo is
+        `matte_passes` exactly."""
+        side, windows = self.matting_windows(trimap)
+        window_height = side if side > 0 else trimap.shape[2]
+        window_width = side if side > 0 else trimap.shape[3]
         alpha = trimap.clone()
         net_input = torch.cat([rgb, trimap], dim=1)
-        for first in range(0, len(tiles), self.tiles_per_batch):
-            batch = tiles[first:first + self.tiles_per_batch]
-            windows = torch.cat([net_input[:, :, t[0]:t[0] + self.tile, t[1]:t[1] + self.tile] for t in batch], dim=0)
-            mattes = self.matte_passes(windows[:, :3], windows[:, 3:])
-            for index, t in enumerate(batch):
-                alpha[0, :, t[2]:t[3], t[4]:t[5]] = mattes[index, :, t[2] - t[0]:t[3] - t[0], t[4] - t[1]:t[5] - t[1]]
+        for first in range(0, len(windows), self.tiles_per_batch):
+            batch = windows[first:first + self.tiles_per_batch]
+            crops = [net_input[:, :, w[0]:w[0] + window_height, w[1]:w[1] + window_width] for w in batch]
+            stacked = torch.cat(crops, dim=0)
+            mattes = self.matte_passes(stacked[:, :3], stacked[:, 3:])
+            for index, w in enumerate(batch):
+                alpha[0, :, w[2]:w[3], w[4]:w[5]] = mattes[index, :, w[2] - w[0]:w[3] - w[0], w[4] - w[1]:w[5] - w[1]]
         return alpha
 
     def forward(self, image: Tensor, trimap: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
@@ -136,10 +144,7 @@ class AlphaNet(nn.Module):
             full_trimap = user_trimap_to_levels(trimap, height, width)
             capped_trimap = F.interpolate(full_trimap, size=rgb.shape[2:], mode="nearest")
         if bool((full_trimap == 0.5).any()):
-            if self.band_matting:
-                raw_alpha = self.matte_band(rgb, capped_trimap)
-            else:
-                raw_alpha = self.matte_passes(rgb, capped_trimap)
+            raw_alpha = self.matte_band(rgb, capped_trimap)
             if self.guided_filter:
                 # Fused first, so that the fit sees the known pixels at their true 0 and 1.
                 raw_alpha = refine_matte(rgb, fuse(raw_alpha, capped_trimap))

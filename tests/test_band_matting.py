@@ -125,6 +125,26 @@ def test_scripted_band_matting_matches_eager(random_model):
     assert (eager_alpha - scripted_alpha).abs().max() <= 1e-4
 
 
+def convolutions(scripted) -> int:
+    """How many convolution nodes the frozen graph holds, in every branch and loop."""
+    def count(block) -> int:
+        return sum(("conv" in node.kind()) + sum(count(inner) for inner in node.blocks()) for node in block.nodes())
+    return count(scripted.graph)
+
+
+def test_the_frozen_graph_holds_one_copy_of_the_matting_net(monkeypatch):
+    """Each call site of the net is a copy of it in the frozen graph, and each copy costs a worker about 200 MiB
+    while the archive loads: tiles, the full-pass fallback and mirror averaging share one."""
+    torch.manual_seed(0)
+    model = build_alphanet(AlphaNetConfig()).eval()
+    counts = {}
+    for band_matting, mirror_average in ((False, False), (True, True)):
+        monkeypatch.setattr(model, "band_matting", band_matting)
+        monkeypatch.setattr(model, "mirror_average", mirror_average)
+        counts[band_matting, mirror_average] = convolutions(script_alphanet(model))
+    assert counts[True, True] == counts[False, False], counts
+
+
 @pytest.fixture(scope="module")
 def trained_models():
     """The default archive's model, the matting net in the form the archive runs: full pass and band only."""

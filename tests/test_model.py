@@ -183,9 +183,11 @@ def test_fusion_keeps_the_trimap_outside_the_band_and_honours_a_user_trimap(mode
 
 @pytest.fixture()
 def unrefined(model, monkeypatch):
-    """The model without its guided filter, for one test of the net's passes: the filter runs after the passes
-    are averaged and the clamp after it is not linear, so with it on the passes do not add up exactly."""
-    monkeypatch.setattr(model, "guided_filter", False)  # monkeypatch puts the prior value back
+    """The model without its guided filter and its band tiles, for one test of the net's passes: the filter runs
+    after the passes are averaged and the clamp after it is not linear, and the tiles of a photo and of its mirror
+    image differ, so with either on the passes do not add up exactly."""
+    monkeypatch.setattr(model, "guided_filter", False)  # monkeypatch puts the prior values back
+    monkeypatch.setattr(model, "band_matting", False)
     return model
 
 
@@ -221,7 +223,7 @@ def test_the_guided_filter_refines_the_fused_matte_in_the_band(model, monkeypatc
         refined, levels = model(image, trimap)
         rgb = cap_long_side(image.permute(2, 0, 1)[None].float() / 255, model.max_side)
         capped_levels = F.interpolate(levels[None, None], size=rgb.shape[2:], mode="nearest")
-        fused = fuse(model.matte_mirror_averaged(rgb, capped_levels), capped_levels)
+        fused = fuse(model.matte_passes(rgb, capped_levels), capped_levels)  # mirror averaged: the model's choice
         expected = resize_bilinear(refine_matte(rgb, fused), list(image.shape[:2])).clamp(0, 1)[0, 0]
         unfiltered = resize_bilinear(fused, list(image.shape[:2]))[0, 0]
     band = levels == 0.5
