@@ -1,5 +1,6 @@
 """The segmentation stage as served, scored against ground-truth mattes:
-`python -m alphanet.evaluation.segmentation_iou --data DIR [DIR ...] [--weights FILE] [--segmenter NAME] [--out CSV]`.
+`python -m alphanet.evaluation.segmentation_iou --data DIR [DIR ...] [--weights FILE] [--segmenter NAME]
+[--seg-input-size PIXELS] [--cutout] [--out CSV]`.
 
 `train seg --validate-only` scores the bare network on square resized images, as it trains. This scores what an
 archive runs: the photo's long side capped as AlphaNet caps it, the weights file's segmenter (or `--segmenter`'s)
@@ -61,6 +62,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders with image/ + alpha/")
     parser.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's)")
     parser.add_argument("--segmenter", choices=SEGMENTERS, help="default: the weights file's")
+    parser.add_argument("--seg-input-size", type=int,
+                        help="DeepLab's input size (its long side) in place of the weights file's (384)")
     parser.add_argument("--cutout", action="store_true", help="also score the whole model's matte (alpha > 0.5)")
     parser.add_argument("--out", type=Path, help="CSV of folder,name,iou[,cutout_iou] per image")
     return parser.parse_args(argv)
@@ -68,7 +71,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    model = load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter))
+    model = load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter,
+                                                          seg_input_size=args.seg_input_size))
     rows = [("folder", "name", "iou") + (("cutout_iou",) if args.cutout else ())]
     for folder in args.data:
         try:
