@@ -10,8 +10,8 @@ filter), fp32, scripted twice: `band_matting` off (the full pass) and on. Cases 
   layer makes from the disc (the served band width), given as a user trimap, so the object's size alone sets the
   band's length and area.
 Prints a Markdown table: the band's share of the photo and the tiles' (margins included); the full pass's median
-call and the band-only call's ratio to it, in wall time and in the process's CPU time (the work done, which other jobs on a
-shared machine disturb less than the wall time); and the band pixels' difference between the two alphas
+call and the band-only call's ratio to it, in wall time and in the process's CPU time (the work done, which other
+jobs on a shared machine disturb less than the wall time); and the band pixels' difference between the two alphas
 (largest, mean, share above 1/255).
 
 Then, on `--composites` small-object composites (`small_object_composite`, 1024 px, automatic mode), a second

@@ -4,9 +4,10 @@
                                [--flops-only]
 
 First the floating-point operations of each model's call, per stage (counted, the same on any machine). Then,
-unless --flops-only, for each photo (shared photos resized to a square of each size), the three exported models (`selfie`, `deeplab`,
-`fused`, the default weights otherwise alike) are called in turn, round after round, so that a machine's changing
-load falls on all of them alike; it prints each one's median time and its ratio to `selfie`'s in the same rounds.
+unless --flops-only, for each photo (shared photos resized to a square of each size), the three exported models
+(`selfie`, `deeplab`, `fused`, the default weights otherwise alike) are called in turn, round after round, so that
+a machine's changing load falls on all of them alike; it prints each one's median time and its ratio to `selfie`'s
+in the same rounds.
 Not part of the test run: it prints figures for BENCHMARKS.md.
 """
 import argparse

@@ -93,7 +93,8 @@ def test_every_command_it_runs_exists_in_the_repository():
     modules += [module for words in commands for word in words
                 for module in re.findall(r"from (alphanet[\w.]*) import", word)]
     project_modules = [module for module in modules if module.split(".")[0] in ("alphanet", "handlers")]
-    assert {"alphanet.serving.launch_torchserve", "alphanet.serving.healthcheck", "alphanet.serving.imageio"} <= set(project_modules)
+    served = {"alphanet.serving.launch_torchserve", "alphanet.serving.healthcheck", "alphanet.serving.imageio"}
+    assert served <= set(project_modules)
     for module in project_modules:
         assert tracked(module.replace(".", "/") + ".py"), f"{module} is not in the repository"
     repo_paths = [word for words in commands for word in words if re.fullmatch(r"[\w-]+/[\w./-]+", word)]

@@ -14,8 +14,9 @@ from PIL import Image
 from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet, save_weights
 from alphanet.data.image_io import read_alpha, read_rgb
 from alphanet.data.synthetic import write_dataset
-from alphanet.evaluation.evaluate import (BASELINES, CONVENTIONS, CSV_COLUMNS, METRICS, TABLES, AlphaNetMatting, EvaluationSet,
-                               main, predict_case, pymatting_on_shrunk_copy, report, run_with_trimap, score)
+from alphanet.evaluation.evaluate import (BASELINES, CONVENTIONS, CSV_COLUMNS, METRICS, TABLES, AlphaNetMatting,
+                                          EvaluationSet, main, predict_case, pymatting_on_shrunk_copy, report,
+                                          run_with_trimap, score)
 from alphanet.export import script_alphanet
 from alphanet.evaluation.metrics import all_metrics
 from tests.broken_images import refused_headers

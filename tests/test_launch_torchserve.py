@@ -39,8 +39,8 @@ def test_ctrl_c_stops_torchserve_and_every_process_it_started(tmp_path, model_st
     config, management = launcher_config(tmp_path, model_store)
     env = {**os.environ, "LOG_LOCATION": str(tmp_path), "METRICS_LOCATION": str(tmp_path)}
     with open(tmp_path / "launcher.log", "w") as log:
-        launcher = subprocess.Popen([sys.executable, "-m", "alphanet.serving.launch_torchserve", "--config", str(config)],
-                                    cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+        command = [sys.executable, "-m", "alphanet.serving.launch_torchserve", "--config", str(config)]
+        launcher = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)
     started = []
     try:

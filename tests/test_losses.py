@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from alphanet.training.losses import (dice_loss, focal_loss, gradient_loss, laplacian_loss, laplacian_pyramid, matting_loss,
-                             segmentation_loss)
+from alphanet.training.losses import (dice_loss, focal_loss, gradient_loss, laplacian_loss, laplacian_pyramid,
+                                     matting_loss, segmentation_loss)
 
 
 def two_by_two_sample():

@@ -1,4 +1,5 @@
-"""Scoring the segmentation stage as served (alphanet/evaluation/segmentation_iou.py) on image + alpha folders the tests make."""
+"""Scoring the segmentation stage as served (alphanet/evaluation/segmentation_iou.py) on image + alpha folders the
+tests make."""
 from pathlib import Path
 
 import numpy as np

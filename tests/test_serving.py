@@ -300,7 +300,8 @@ def test_production_keys_last_the_profiles_expiry(production_torchserve):
     keys = json.loads(production_torchserve.key_file.read_text())
     lifetime_min = int(read_profile("config.production.properties")["token_expiration_min"])
     for api in ("management", "inference"):
-        left_min = (datetime.fromisoformat(keys[api]["expiration time"]) - datetime.now(timezone.utc)).total_seconds() / 60
+        left = datetime.fromisoformat(keys[api]["expiration time"]) - datetime.now(timezone.utc)
+        left_min = left.total_seconds() / 60
         assert lifetime_min - 30 < left_min <= lifetime_min
 
 
@@ -343,8 +344,8 @@ def test_healthcheck_renews_an_expired_management_key(model_store, tmp_path):
         expired = requests.get(f"{server.management}/models/alphanet", timeout=60,
                                headers={"Authorization": f"Bearer {first_key}"})
         assert expired.status_code == 400  # the old key no longer works
-        check = subprocess.run([sys.executable, "-m", "alphanet.serving.healthcheck", "--management", server.management],
-                               cwd=server.key_file.parent, capture_output=True, text=True)
+        command = [sys.executable, "-m", "alphanet.serving.healthcheck", "--management", server.management]
+        check = subprocess.run(command, cwd=server.key_file.parent, capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
         assert json.loads(server.key_file.read_text())["management"]["key"] != first_key
 

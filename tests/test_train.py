@@ -171,7 +171,8 @@ def test_weights_only_writes_the_checkpoints_model(tiny_data, tmp_path):
     assert [row.split(",")[0] for row in items] == stems
     state = torch.load(out / "last.pt", weights_only=False)["model"]
     weights = load_alphanet(out / "weights.pt").state_dict()
-    torch.testing.assert_close(weights["matting_net.predict.weight"], state["matting_net.predict.weight"].half().float())
+    saved = state["matting_net.predict.weight"].half().float()
+    torch.testing.assert_close(weights["matting_net.predict.weight"], saved)
 
 
 def test_loader_workers_make_the_same_items_as_the_main_process(tiny_data, tmp_path):

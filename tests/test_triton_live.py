@@ -304,7 +304,8 @@ BAD_REQUESTS = {
                                       "trimap_size"),
     "unknown output mode": ("alphanet_cutout", {"image": encoded_png(IMAGE), "output": b"sketch"}, "unknown_output"),
 }
-GOOD_REQUESTS = {"alphanet": {"image__0": IMAGE}, "alphanet_trimap": {"image__0": IMAGE, "user_trimap__1": IMAGE[:, :, 0]},
+GOOD_REQUESTS = {"alphanet": {"image__0": IMAGE},
+                 "alphanet_trimap": {"image__0": IMAGE, "user_trimap__1": IMAGE[:, :, 0]},
                  "alphanet_cutout": {"image": encoded_png(IMAGE)}}
 
 

@@ -1,4 +1,5 @@
-"""alphanet.serving.worker: the warm-up a serving worker runs before its first request, and handing freed memory back."""
+"""alphanet.serving.worker: the warm-up a serving worker runs before its first request, and handing freed memory
+back."""
 import subprocess
 import sys
 

@@ -4,7 +4,8 @@ Walks the source folders (default: the wallpapers of Debian's mate-backgrounds, 
 ukui-wallpapers, gnome-backgrounds and lomiri-wallpapers-20.04 packages, plus ../shared photos), keeps one image per
 wallpaper (its largest resolution), shrinks each to a long side of at most `--long-side` px and writes JPEGs plus
 SOURCES.tsv (output name, source path, owning Debian package) so the model card can list what was used and under
-which licence; every 8th goes to a sibling `<OUT>_val` folder for validation. Backgrounds are training data only: they are never committed or shipped.
+which licence; every 8th goes to a sibling `<OUT>_val` folder for validation. Backgrounds are training data only:
+they are never committed or shipped.
 """
 import argparse
 import subprocess

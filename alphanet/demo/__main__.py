@@ -45,8 +45,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m alphanet.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--torchserve", metavar="URL", default="http://127.0.0.1:8080",
                         help="TorchServe's inference address")
-    parser.add_argument("--triton", metavar="URL", help="Triton's HTTP address (`make serve-triton`: http://127.0.0.1:8000), "
-                                         "to offer its alphanet_cutout model on the page too")
+    parser.add_argument("--triton", metavar="URL",
+                        help="Triton's HTTP address (`make serve-triton`: http://127.0.0.1:8000), to offer its "
+                             "alphanet_cutout model on the page too")
     parser.add_argument("--port", type=int, default=8090, help="the page's port on 127.0.0.1")
     parser.add_argument("--start-torchserve", type=Path, metavar="CONFIG",
                         help="start TorchServe with this profile when none answers at --torchserve")

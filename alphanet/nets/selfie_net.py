@@ -1,9 +1,9 @@
 """MediaPipe selfie segmentation (square 256x256 and landscape 144x256 models) as a plain, scriptable PyTorch module.
 
 The network is rebuilt op by op from the TFLite graph (see `alphanet.nets.convert_selfie`): `SelfieSegmentationNet`
-runs a fixed list of small op modules. Each op reads some earlier values ("slots": slot 0 is the input image, slot k + 1 the
-output of op k) and its output becomes the next slot. The list and every op's sizes are plain data (`op_specs`), so
-the module is rebuilt from a checkpoint without the .tflite file.
+runs a fixed list of small op modules. Each op reads some earlier values ("slots": slot 0 is the input image,
+slot k + 1 the output of op k) and its output becomes the next slot. The list and every op's sizes are plain data
+(`op_specs`), so the module is rebuilt from a checkpoint without the .tflite file.
 
 Tensors are NCHW here where TFLite is NHWC; the converter permutes weights and axes accordingly. Spatial padding, crops,
 pool windows and resize sizes are fixed at conversion time for the model's input size, as in the TFLite graph.
