@@ -21,10 +21,13 @@ MIRROR ?= off
 # The guided filter (on: refine the matte with the photo as guide; smoother, truer edges on the validation
 # composites for about 2 % of a call's time, MODEL_CARD.md / BENCHMARKS.md) or off (the matting net's matte as it is).
 GUIDED_FILTER ?= on
+# Closed-form refinement (on: closed-form matting of the band with the net's alpha as a weak prior, in place of the
+# guided filter; better edges on the real validation crops, seconds per call, MODEL_CARD.md) or off (the default).
+CLOSED_FORM ?= off
 # The weights packed into the archive: empty for the project's default (alphanet/weights/alphanet_default.pt), or
 # a file `python -m alphanet.training.checkpoint` wrote from your own training runs: `make serve WEIGHTS=my.pt`.
 WEIGHTS ?=
-BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)-$(MIRROR)-$(GUIDED_FILTER)$(if $(WEIGHTS),-$(subst /,_,$(WEIGHTS)))
+BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)-$(MIRROR)-$(GUIDED_FILTER)-$(CLOSED_FORM)$(if $(WEIGHTS),-$(subst /,_,$(WEIGHTS)))
 
 .PHONY: install mar serve test clean
 
@@ -45,13 +48,14 @@ $(MAR): $(INSTALLED) $(BUILD_STAMP) handlers/alphanet_handler.py config/model-co
 	$(BIN)/python -m alphanet.export --segmenter $(SEG) --precision $(PRECISION) --out $(SCRIPTED) \
 		$(if $(WEIGHTS),--weights $(WEIGHTS)) \
 		$(if $(filter off,$(MIRROR)),--no-mirror-average,--mirror-average) \
-		$(if $(filter off,$(GUIDED_FILTER)),--no-guided-filter,--guided-filter)
+		$(if $(filter off,$(GUIDED_FILTER)),--no-guided-filter,--guided-filter) \
+		$(if $(filter on,$(CLOSED_FORM)),--closed-form,--no-closed-form)
 	$(BIN)/torch-model-archiver --force --model-name alphanet --version 1.0 --export-path $(MODEL_STORE) \
 		--serialized-file $(SCRIPTED) --handler handlers/alphanet_handler.py \
 		--config-file config/model-config.yaml
 
-# A stamp per build choice: `make mar SEG=deeplab`, `PRECISION=bf16`, `MIRROR=off`, `GUIDED_FILTER=off` or
-# `WEIGHTS=my.pt` after `make mar` rebuilds the archive.
+# A stamp per build choice: `make mar SEG=deeplab`, `PRECISION=bf16`, `MIRROR=on`, `GUIDED_FILTER=off`,
+# `CLOSED_FORM=on` or `WEIGHTS=my.pt` after `make mar` rebuilds the archive.
 $(BUILD_STAMP):
 	mkdir -p $(MODEL_STORE)
 	rm -f $(MODEL_STORE)/.build-*

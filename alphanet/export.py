@@ -62,6 +62,11 @@ def main(argv: Optional[list] = None) -> None:
                         help="run the matting net on tiles around the unknown band only "
                              "(alphanet/nets/band_tiles.py), the full pass where they would cover most of the photo; "
                              "default: the weights file's (on)")
+    parser.add_argument("--closed-form", action=argparse.BooleanOptionalAction,
+                        help="refine the matte by closed-form matting with the net's alpha as a weak prior "
+                             "(alphanet/nets/closed_form.py), in place of the guided filter: better real edges "
+                             "(MODEL_CARD.md), about 10 s per megapixel of band box on one thread; default: the "
+                             "weights file's (off)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="the matting net's arithmetic: fp32 (exact, any CPU) or bf16 (about 2x faster on CPUs "
                              "with AVX512-BF16 or AMX, slower elsewhere; BENCHMARKS.md)")
@@ -69,7 +74,7 @@ def main(argv: Optional[list] = None) -> None:
     overrides = given_overrides(segmenter=args.segmenter, erode_fraction=args.erode_fraction,
                                 dilate_fraction=args.dilate_fraction, max_side=args.max_side,
                                 mirror_average=args.mirror_average, guided_filter=args.guided_filter,
-                                band_matting=args.band_matting)
+                                band_matting=args.band_matting, closed_form=args.closed_form)
     start = time.perf_counter()
     try:
         path = export_scripted(args.out, args.weights, args.precision, **overrides)

@@ -345,8 +345,8 @@ def archive_description() -> str:
         return "model_store/alphanet.pt (missing: run `make mar`)"
     if not stamps:
         return "model_store/alphanet.pt, built without `make mar` (no build stamp)"
-    seg, precision, mirror, guided, *weights = stamps[-1].name[len(".build-"):].split("-", 4)
-    choices = f"SEG={seg}, PRECISION={precision}, MIRROR={mirror}, GUIDED_FILTER={guided}"
+    seg, precision, mirror, guided, closed_form, *weights = stamps[-1].name[len(".build-"):].split("-", 5)
+    choices = f"SEG={seg}, PRECISION={precision}, MIRROR={mirror}, GUIDED_FILTER={guided}, CLOSED_FORM={closed_form}"
     return f"model_store/alphanet.pt as `make mar` built it ({choices}" + (
         f", WEIGHTS={weights[0]})" if weights else ", the default weights)")
 

@@ -1,15 +1,22 @@
 """The closed-form matting refinement (alphanet/nets/closed_form.py), checked against pymatting's closed-form
 matting (Levin et al.), which builds the same Laplacian as a sparse matrix."""
+from pathlib import Path
+
 import numpy as np
 import pymatting
 import pytest
 import torch
+from PIL import Image
 
-from alphanet.nets.closed_form import (band_box, laplacian_diagonal, laplacian_times, refine_closed_form,
+from alphanet.export import script_alphanet
+from alphanet.model import fuse
+from alphanet.training.checkpoint import load_alphanet
+from alphanet.nets.closed_form import (PRIOR_WEIGHT, band_box, laplacian_diagonal, laplacian_times, refine_closed_form,
                                        scatter_windows, solve, window_statistics)
 
 EPS = 1e-6
 SIZE = 40
+LEMUR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lemur"
 
 
 def soft_edge_photo(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +96,7 @@ def test_known_pixels_keep_the_trimap_and_the_box_changes_nothing(photo):
     refined = refine_closed_form(rgb.float(), prior.float(), levels.float(), known_weight=1e6, iterations=300)
     known = levels != 0.5
     assert torch.equal(refined[known], levels.float()[known])
-    weight = torch.where(levels == 0.5, torch.full_like(levels, 0.003), torch.full_like(levels, 1e6))
+    weight = torch.where(levels == 0.5, torch.full_like(levels, PRIOR_WEIGHT), torch.full_like(levels, 1e6))
     whole = solve(rgb, weight, torch.where(levels == 0.5, prior, levels), EPS, 300).clamp(0, 1)
     assert (refined.double() - whole)[~known].abs().max() < 1e-5
     assert (refined.double() - prior)[~known].abs().max() > 0.01  # the solve moved the band
@@ -118,3 +125,24 @@ def test_scripted_matches_eager(photo):
     prior = as_tensor(alpha).float().flip(3)  # a wrong prior, so that the solve changes it
     scripted = torch.jit.script(refine_closed_form)
     torch.testing.assert_close(scripted(rgb, prior, trimap), refine_closed_form(rgb, prior, trimap))
+
+
+def test_the_model_refines_its_matte_by_closed_form_in_place_of_the_guided_filter():
+    """AlphaNet(closed_form=True): the net's matte, fused with the trimap, refined by closed-form matting; the
+    scripted archive computes the same."""
+    image = torch.from_numpy(np.array(Image.open(LEMUR / "lemur.png").convert("RGB"))[100:228, 200:360].copy())
+    trimap = torch.from_numpy(np.array(Image.open(LEMUR / "lemur_trimap.png").convert("L"))[100:228, 200:360].copy())
+    model = load_alphanet(closed_form=True)
+    with torch.inference_mode():
+        refined, levels = model(image, trimap)
+        rgb = image.permute(2, 0, 1)[None].float() / 255  # under the cap: the photo as it is
+        capped = levels[None, None]
+        prior = fuse(model.matte_band(rgb, capped), capped).clamp(0, 1)
+        expected = fuse(refine_closed_form(rgb, prior, capped), capped)[0, 0]
+        model.closed_form = False
+        guided, _ = model(image, trimap)
+        model.closed_form = True
+        scripted, _ = script_alphanet(model)(image, trimap)
+    torch.testing.assert_close(refined, expected, atol=1e-5, rtol=0)
+    assert (refined - guided).abs().max() > 0.05
+    torch.testing.assert_close(scripted, refined, atol=1e-3, rtol=0)

@@ -56,6 +56,7 @@ class AlphaNetConfig:
     mirror_average: bool = True  # files written before this field existed get it too
     guided_filter: bool = True  # as mirror_average
     band_matting: bool = True  # as mirror_average
+    closed_form: bool = False  # as mirror_average
 
 
 def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
@@ -74,7 +75,7 @@ def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
     ed_layer = EDLayer(erode_default if config.erode_fraction is None else config.erode_fraction,
                        dilate_default if config.dilate_fraction is None else config.dilate_fraction)
     return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side, config.mirror_average,
-                   config.guided_filter, config.band_matting)
+                   config.guided_filter, config.band_matting, config.closed_form)
 
 
 def _selfie_segmenter() -> SelfieSegmenter:

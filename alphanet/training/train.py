@@ -412,7 +412,7 @@ def train(args) -> Path:
 def _config_of(model: AlphaNet) -> dict:
     return {"seg_input_size": model.segmenter.input_size, "max_side": model.max_side,
             "mirror_average": model.mirror_average, "guided_filter": model.guided_filter,
-            "band_matting": model.band_matting}
+            "band_matting": model.band_matting, "closed_form": model.closed_form}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
