@@ -20,8 +20,9 @@ It runs, in this order (NAME: what), about 13 minutes on 2 cores with the defaul
   resting memory, what a pod must hold.
 
 Not run: bench.bench_model and bench.guided_filter (they script the selfie or DeepLab stage, not the default fused
-one), bench.backend_latency (it needs the Triton virtualenv), and bench.load_test's 1000-request run (about 7
-minutes at 256 px on its own).
+one), bench.backend_latency (it needs the Triton virtualenv), bench.load_test's 1000-request run (about 7
+minutes at 256 px on its own), and the probes of quality choices whose figures the model card and the training log
+give: bench.matting_options, bench.closed_form, bench.int8_bodies.
 
 Each section gets the date (`date -u +%F`), the commit (`git rev-parse --short HEAD`, "with uncommitted changes"
 when tracked files differ from it), the CPU (`lscpu`'s model name and CPU count) and the load average when it
