@@ -13,22 +13,7 @@ from alphanet.options import OUTPUT_MODES
 from alphanet.serving.worker import TrimWhenIdle
 from handlers import alphanet_handler
 from handlers.alphanet_handler import AlphaNetHandler
-
-
-def png(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "orange").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def half_transparent(image: torch.Tensor, trimap=None):
-    """The scripted model's contract: uint8 (H, W, 3) [and trimap] -> float32 alpha and trimap of (H, W)."""
-    size = image.shape[:2]
-    return torch.full(size, 0.5), torch.full(size, 0.5)
-
-
-def failing(image: torch.Tensor, trimap=None):
-    raise RuntimeError("the graph broke")
+from tests.stand_ins import failing, half_transparent, png
 
 
 def handler_with(model) -> AlphaNetHandler:

@@ -13,6 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.stand_ins import failing, half_transparent, png
+
 INVALID_ARG, INTERNAL = "INVALID_ARG", "INTERNAL"
 BOUND_TO_THE_FAKE = ("alphanet.triton.backend", "alphanet.triton.cutout")  # forgotten after each test
 
@@ -60,21 +62,6 @@ def cutout_model(monkeypatch):
 def request(image: bytes, output: str = "alpha") -> dict:
     return {"image": FakeTensor("image", np.array([image], dtype=np.object_)),
             "output": FakeTensor("output", np.array([output.encode()], dtype=np.object_))}
-
-
-def png(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "teal").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def half_transparent(image: torch.Tensor, trimap=None):
-    size = image.shape[:2]
-    return torch.full(size, 0.5), torch.full(size, 0.5)
-
-
-def failing(image: torch.Tensor, trimap=None):
-    raise RuntimeError("the graph broke")
 
 
 def test_a_one_pixel_photo_is_answered_in_every_mode(cutout_model):
