@@ -103,28 +103,25 @@ class AlphaNet(nn.Module):
             total = total + self.matte(rgb, trimap)
         return total / passes
 
-    def matting_windows(self, trimap: Tensor) -> Tuple[int, List[List[int]]]:
-        """Where `matte_band` runs the net for a `(1, 1, H, W)` trimap: (window side, windows as band_tiles gives
-        them). The band's tiles with `band_matting`; otherwise, or where they would cover more than
-        `full_pass_share` of the photo, or the photo is smaller than a tile, one window of the whole photo (side 0:
-        its own size)."""
+    def matting_windows(self, trimap: Tensor) -> Tuple[int, int, List[List[int]]]:
+        """Where `matte_band` runs the net for a `(1, 1, H, W)` trimap: (window height, window width, windows as
+        band_tiles gives them). The band's tiles with `band_matting`; otherwise, or where they would cover more
+        than `full_pass_share` of the photo, or the photo is smaller than a tile, one window of the whole photo."""
         height, width = trimap.shape[2], trimap.shape[3]
-        whole_photo = [[0, 0, 0, height, 0, width]]
+        whole_photo = (height, width, [[0, 0, 0, height, 0, width]])
         if not self.band_matting or height < self.tile or width < self.tile:
-            return 0, whole_photo
+            return whole_photo
         tiles = band_tiles(trimap == 0.5, self.tile, self.tile_margin)
         if len(tiles) * self.tile * self.tile > self.full_pass_share * height * width:
-            return 0, whole_photo
-        return self.tile, tiles
+            return whole_photo
+        return self.tile, self.tile, tiles
 
     def matte_band(self, rgb: Tensor, trimap: Tensor) -> Tensor:
         """`matte_passes` on the windows `matting_windows` picks, `tiles_per_batch` at a time, each window's core
         pasted into the trimap: `(1, 3, H, W)`, `(1, 1, H, W)` -> `(1, 1, H, W)`. Outside the cores the trimap
         stands in for the raw alpha, which the fusion replaces there anyway; one window of the whole photo is
         `matte_passes` exactly."""
-        side, windows = self.matting_windows(trimap)
-        window_height = side if side > 0 else trimap.shape[2]
-        window_width = side if side > 0 else trimap.shape[3]
+        window_height, window_width, windows = self.matting_windows(trimap)
         alpha = trimap.clone()
         net_input = torch.cat([rgb, trimap], dim=1)
         for first in range(0, len(windows), self.tiles_per_batch):
