@@ -225,17 +225,17 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
         markdown),
     Benchmark(
         "band_matting", "Band-only matting", "bench.band_matting",
-        "Band-only matting (on by default; `alphanet export --no-band-matting` turns it off) runs the matting net "
-        "on 320 px windows around the 256 px tiles that hold the unknown band, rather than on the whole photo, and "
-        "makes the full pass where the tiles would cover more than 3/4 of the photo. The default archive's model "
-        "(fused stage, one matting pass, guided filter), fp32, scripted both ways and called in turns in one "
-        "process. First table: the astronaut photo in automatic mode and textured discs with the ED layer's band given as a trimap "
+        "Band-only matting (on by default; `alphanet export --no-band-matting` turns it off) runs the matting net on "
+        "320 px windows around the 256 px tiles that hold the unknown band, rather than on the whole photo, and makes "
+        "the full pass where the tiles would cover more than 3/4 of the photo. The default archive's model (fused "
+        "stage, one matting pass, guided filter), fp32, scripted both ways and called in turns in one process. First "
+        "table: the astronaut photo in automatic mode and textured discs with the ED layer's band given as a trimap "
         "(the disc's size alone sets the band's); the band's and the window's share of the photo, the full pass's "
         "median call and the band-only call's ratio to it in wall time and in the process's CPU time (the work done, "
-        "which other jobs on a shared machine disturb less), and how far the band-only alpha is from the full "
-        "pass's over the band. It is not exact: the net's alpha depends on the whole photo (GroupNorm and the "
-        "ASPP's image pooling). Second table: small-object composites (synthetic foregrounds at 25-60 % of a 1024 px "
-        "shared photo, automatic mode), each way's error against the true alpha over the served band (SAD / 1000 "
+        "which other jobs on a shared machine disturb less), and how far the band-only alpha is from the full pass's "
+        "over the band. It is not exact: the net's alpha depends on the whole photo (GroupNorm and the ASPP's image "
+        "pooling). Second table: small-object composites (synthetic foregrounds at 25-60 % of a 1024 px shared photo, "
+        "automatic mode), each way's error against the true alpha over the served band (SAD / 1000 "
         "and MSE) and the two alphas' difference there.",
         (Run(("--sizes", "1024", "1500", "--radii", "0.0625", "0.25", "--repeats", "3", "--threads", "2",
               "--composites", "8"),
