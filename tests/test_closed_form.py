@@ -5,14 +5,16 @@ from pathlib import Path
 import numpy as np
 import pymatting
 import pytest
+import scipy.sparse
+import scipy.sparse.linalg
 import torch
 from PIL import Image
 
 from alphanet.export import script_alphanet
 from alphanet.model import fuse
+from alphanet.nets.closed_form import PRIOR_WEIGHT, band_box, laplacian_stencil, refine_closed_form, stencil_times
+from alphanet.nets.guided_filter import refine_matte
 from alphanet.training.checkpoint import load_alphanet
-from alphanet.nets.closed_form import (PRIOR_WEIGHT, band_box, laplacian_diagonal, laplacian_times, refine_closed_form,
-                                       scatter_windows, solve, window_statistics)
 
 EPS = 1e-6
 SIZE = 40
@@ -45,31 +47,55 @@ def photo():
     return soft_edge_photo(np.random.default_rng(0))
 
 
-def test_box_filter_laplacian_is_pymattings_matrix(photo):
+def test_the_stencil_is_pymattings_laplacian(photo):
+    """The whole photo as one tile, padded by 2 as the solver pads its box: the stencil's rows are pymatting's
+    sparse matrix, the borders included (both count only the windows that lie wholly inside the image)."""
     image, _ = photo
     matrix = pymatting.cf_laplacian(image, epsilon=EPS, radius=1)
     vector = np.random.default_rng(1).random(SIZE * SIZE)
-    rgb = as_tensor(image)
-    mean, inverse = window_statistics(rgb, EPS)
-    count = scatter_windows(torch.ones_like(mean[:, :1]))
-    product = laplacian_times(as_tensor(vector.reshape(SIZE, SIZE)), rgb, mean, inverse, count)
-    # Every pixel, the borders included: both count only the windows that lie wholly inside the image.
+    pad = [2, 2, 2, 2]
+    rgb = torch.nn.functional.pad(as_tensor(image), pad)
+    inside = torch.nn.functional.pad(torch.ones(1, 1, SIZE, SIZE, dtype=torch.float64), pad)
+    stencil = laplacian_stencil(rgb, inside, EPS)
+    product = stencil_times(stencil, torch.nn.functional.pad(as_tensor(vector.reshape(SIZE, SIZE)), pad))
     np.testing.assert_allclose(product[0, 0].numpy().ravel(), matrix @ vector, atol=1e-8)
-    diagonal = laplacian_diagonal(rgb, mean, inverse, count)
-    np.testing.assert_allclose(diagonal[0, 0].numpy().ravel(), matrix.diagonal(), atol=1e-8)
+    np.testing.assert_allclose(stencil[0, 12].numpy().ravel(), matrix.diagonal(), atol=1e-8)
 
 
-def test_without_prior_it_reaches_pymattings_closed_form_matte(photo):
+def band_system_solution(image: np.ndarray, prior: np.ndarray, trimap: np.ndarray, weight: float) -> np.ndarray:
+    """The refinement's system solved directly with pymatting's Laplacian: on the band U, (L_UU + w I) a_U =
+    w p_U - L_UK t_K; the trimap elsewhere."""
+    laplacian = pymatting.cf_laplacian(image, epsilon=EPS, radius=1).tocsr()
+    unknown = (trimap == 0.5).ravel()
+    matrix = laplacian[unknown][:, unknown] + weight * scipy.sparse.identity(int(unknown.sum()))
+    right = weight * prior.ravel()[unknown] - laplacian[unknown][:, ~unknown] @ trimap.ravel()[~unknown]
+    alpha = trimap.ravel().copy()
+    alpha[unknown] = scipy.sparse.linalg.spsolve(matrix.tocsc(), right)
+    return alpha.reshape(trimap.shape)
+
+
+@pytest.mark.parametrize("tile", [3, 8, 32])
+def test_it_solves_the_band_system_whatever_the_tile(photo, tile):
+    image, alpha = photo
+    trimap = trimap_of(alpha)
+    prior = np.random.default_rng(4).random((SIZE, SIZE))
+    expected = band_system_solution(image, prior, trimap, PRIOR_WEIGHT).clip(0, 1)
+    refined = refine_closed_form(as_tensor(image).float(), as_tensor(prior).float(), as_tensor(trimap).float(),
+                                 iterations=300, tile=tile)[0, 0].numpy()
+    assert np.abs(refined - expected).max() < 2e-5  # float32 steps
+    assert np.abs(prior - expected)[trimap == 0.5].max() > 0.3  # the solve had work to do
+
+
+def test_without_prior_it_is_pymattings_closed_form_matte(photo):
     image, alpha = photo
     trimap = trimap_of(alpha)
     expected = pymatting.estimate_alpha_cf(image, trimap, laplacian_kwargs={"epsilon": EPS},
                                            cg_kwargs={"maxiter": 2000})
     flat_prior = torch.full((1, 1, SIZE, SIZE), 0.5)
     refined = refine_closed_form(as_tensor(image).float(), flat_prior, as_tensor(trimap).float(), prior_weight=1e-9,
-                                 eps=EPS, iterations=300)[0, 0].numpy()
+                                 iterations=300)[0, 0].numpy()
     unknown = trimap == 0.5
-    # Not exact: the known pixels are held by a weight of 100, pymatting fixes them.
-    assert np.abs(refined - expected)[unknown].max() < 2e-3
+    assert np.abs(refined - expected)[unknown].max() < 1e-4
     assert np.abs(flat_prior[0, 0].numpy() - expected)[unknown].max() > 0.3  # the solve had work to do
 
 
@@ -85,21 +111,20 @@ def test_a_strong_prior_is_returned_and_a_weak_one_is_smoothed_by_the_photo(phot
     assert (weak - truth)[unknown].abs().mean() < 0.25 * (noisy - truth)[unknown].abs().mean()
 
 
-def test_known_pixels_keep_the_trimap_and_the_box_changes_nothing(photo):
+def test_known_pixels_keep_the_trimap_and_the_band_box_changes_nothing(photo):
     image, alpha = photo
     trimap = np.zeros((SIZE, SIZE))
     trimap[:, : SIZE // 2] = 1.0
     trimap[12:28, SIZE // 2 - 5:SIZE // 2 + 5] = 0.5  # the band lies inside the image, so the box crops it
-    rgb, prior, levels = as_tensor(image), as_tensor(alpha), as_tensor(trimap)
-    # A known weight that all but fixes the known pixels: the box drops the windows of known pixels at its edge,
-    # which changes how far softly held known pixels yield (by ~3e-3 in the band at the default weight of 100).
-    refined = refine_closed_form(rgb.float(), prior.float(), levels.float(), known_weight=1e6, iterations=300)
-    known = levels != 0.5
-    assert torch.equal(refined[known], levels.float()[known])
-    weight = torch.where(levels == 0.5, torch.full_like(levels, PRIOR_WEIGHT), torch.full_like(levels, 1e6))
-    whole = solve(rgb, weight, torch.where(levels == 0.5, prior, levels), EPS, 300).clamp(0, 1)
-    assert (refined.double() - whole)[~known].abs().max() < 1e-5
-    assert (refined.double() - prior)[~known].abs().max() > 0.01  # the solve moved the band
+    prior = alpha.T  # a wrong prior, so that the solve changes it
+    refined = refine_closed_form(as_tensor(image).float(), as_tensor(prior).float(), as_tensor(trimap).float(),
+                                 iterations=300)[0, 0].numpy()
+    known = trimap != 0.5
+    assert np.array_equal(refined[known], trimap[known])
+    # The whole image's system: the windows outside the box hold no band pixel.
+    expected = band_system_solution(image, prior, trimap, PRIOR_WEIGHT).clip(0, 1)
+    assert np.abs(refined - expected).max() < 2e-5
+    assert np.abs(refined - prior)[~known].max() > 0.01
 
 
 def test_band_box_is_the_bounding_box_grown_and_kept_inside():
@@ -127,9 +152,9 @@ def test_scripted_matches_eager(photo):
     torch.testing.assert_close(scripted(rgb, prior, trimap), refine_closed_form(rgb, prior, trimap))
 
 
-def test_the_model_refines_its_matte_by_closed_form_in_place_of_the_guided_filter():
-    """AlphaNet(closed_form=True): the net's matte, fused with the trimap, refined by closed-form matting; the
-    scripted archive computes the same."""
+def test_the_model_refines_the_guided_filters_matte_by_closed_form():
+    """AlphaNet(closed_form=True): the net's matte, fused with the trimap and refined by the guided filter, is the
+    prior of closed-form matting; the scripted archive computes the same."""
     image = torch.from_numpy(np.array(Image.open(LEMUR / "lemur.png").convert("RGB"))[100:228, 200:360].copy())
     trimap = torch.from_numpy(np.array(Image.open(LEMUR / "lemur_trimap.png").convert("L"))[100:228, 200:360].copy())
     model = load_alphanet(closed_form=True)
@@ -137,7 +162,7 @@ def test_the_model_refines_its_matte_by_closed_form_in_place_of_the_guided_filte
         refined, levels = model(image, trimap)
         rgb = image.permute(2, 0, 1)[None].float() / 255  # under the cap: the photo as it is
         capped = levels[None, None]
-        prior = fuse(model.matte_band(rgb, capped), capped).clamp(0, 1)
+        prior = fuse(refine_matte(rgb, fuse(model.matte_band(rgb, capped), capped)), capped).clamp(0, 1)
         expected = fuse(refine_closed_form(rgb, prior, capped), capped)[0, 0]
         model.closed_form = False
         guided, _ = model(image, trimap)

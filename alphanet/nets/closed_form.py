@@ -1,20 +1,20 @@
 """Closed-form matting refinement of the matte: Levin, Lischinski and Weiss, "A Closed-Form Solution to Natural
 Image Matting" (PAMI 2008), with the net's alpha as a weak prior.
 
-The refined alpha minimises a^T L a + (a - t)^T D (a - t): L is the matting Laplacian of 3x3 windows (in each
-window alpha is an affine function of the colour), D is diagonal, `known_weight` on the trimap's known pixels with
-target t = the trimap and `prior_weight` on the unknown band with t = the prior alpha. That is the linear system
-(L + D) a = D t, solved by a fixed number of Jacobi-preconditioned conjugate-gradient steps from a = t. L is never
-built: its product with a vector takes a few box filters (He, Sun and Tang, "Fast Matting Using Large Kernel
-Matting Laplacian Matrices", CVPR 2010). As in pymatting's `cf_laplacian`, only windows that lie wholly inside the
+The known pixels keep the trimap's values (as in pymatting's `estimate_alpha_cf`); over the unknown band's pixels U
+the refined alpha minimises a' L a + w |a_U - p_U|^2: L is the matting Laplacian of 3x3 windows (in each window
+alpha is an affine function of the colour), p the net's alpha and w = `prior_weight`. That is the linear system
+(L_UU + w I) a_U = w p_U - L_UK t_K, t the trimap, solved by a fixed number of Jacobi-preconditioned
+conjugate-gradient steps from a_U = p_U. As in pymatting's `cf_laplacian`, only windows that lie wholly inside the
 image count, so the two Laplacians are the same matrix.
 
-Everything runs on the unknown band's bounding box grown by 2 pixels, where every window that holds an
-unknown pixel lies inside the box; the known pixels keep the trimap's values.
-
-Float64 throughout: the box filters take covariances as differences of means, which float32 cannot resolve at a
-ridge of eps / 9 ~ 1e-7. On the tests' soft-edge photo (eps 1e-6) a float32 product missed pymatting's by up to
-0.02 (the product's entries reach ~5); the float64 one matches it to 1e-10.
+The work follows the band's area, not the photo's. A row of L reaches 2 pixels around its pixel, so the solve runs
+on the band's bounding box grown by 2, cut into TILE x TILE cores, of which it keeps those that hold a band pixel;
+every product with L gathers each kept core with the 2 pixels around it from its neighbours. L is kept as each
+core pixel's 25 weights (a 5x5 stencil), built once from the windows' colour statistics: in float64, because the
+covariances are differences of means that float32 cannot resolve at a ridge of eps / 9 ~ 1e-7. The weights are
+bounded, so the conjugate-gradient steps then run in float32 (the band's solution within ~2e-6 of a float64 direct
+solve on the tests' soft-edge photo).
 """
 from typing import List, Tuple
 
@@ -22,30 +22,29 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-KNOWN_WEIGHT = 100.0  # the pull towards the trimap on its known pixels: almost a hard constraint
 # The pull towards the net's alpha in the band: weak, the Laplacian decides where it can. On 111 real validation
 # crops 0.0003 beat 0.003 on SAD, MSE and gradient (bench.closed_form, MODEL_CARD.md).
 PRIOR_WEIGHT = 0.0003
 EPS = 1e-6  # ridge on each window's colour covariance (pymatting's epsilon: the sum's ridge, before / 9)
 ITERATIONS = 100  # conjugate-gradient steps
+TILE = 32  # a core's side: small enough to follow a thin band, large enough that the 2-pixel halo costs little
 
 
 def refine_closed_form(rgb: Tensor, prior: Tensor, trimap: Tensor, prior_weight: float = PRIOR_WEIGHT,
-                       known_weight: float = KNOWN_WEIGHT, eps: float = EPS, iterations: int = ITERATIONS) -> Tensor:
+                       eps: float = EPS, iterations: int = ITERATIONS, tile: int = TILE) -> Tensor:
     """`(1, 3, H, W)` RGB in [0, 1], `(1, 1, H, W)` prior alpha, `(1, 1, H, W)` trimap in {0, 0.5, 1} ->
     `(1, 1, H, W)` alpha in [0, 1]: the trimap where it is known, the closed-form solution in the band.
     (The constants are default arguments because TorchScript cannot read a module's globals.)"""
     alpha = trimap.clone()
-    box = band_box(trimap == 0.5, 2)  # a 3x3 window that holds an unknown pixel reaches 2 pixels from it
+    box = band_box(trimap == 0.5, 2)  # a row of L reaches 2 pixels: two 3x3 windows
     if len(box) == 0:
         return alpha
     top, bottom, left, right = box[0], box[1], box[2], box[3]
     crop_trimap = trimap[:, :, top:bottom, left:right]
     unknown = crop_trimap == 0.5
-    target = torch.where(unknown, prior[:, :, top:bottom, left:right], crop_trimap).double()
-    weight = torch.where(unknown, torch.full_like(target, prior_weight), torch.full_like(target, known_weight))
-    solved = solve(rgb[:, :, top:bottom, left:right].double(), weight, target, eps, iterations)
-    alpha[:, :, top:bottom, left:right] = torch.where(unknown, solved.to(alpha.dtype).clamp(0.0, 1.0), crop_trimap)
+    start = torch.where(unknown, prior[:, :, top:bottom, left:right], crop_trimap)
+    solved = solve(rgb[:, :, top:bottom, left:right].double(), unknown, start, prior_weight, eps, iterations, tile)
+    alpha[:, :, top:bottom, left:right] = torch.where(unknown, solved.clamp(0.0, 1.0), crop_trimap)
     return alpha
 
 
@@ -61,35 +60,128 @@ def band_box(unknown: Tensor, margin: int) -> List[int]:
             max(0, int(columns[0]) - margin), min(width, int(columns[-1]) + 1 + margin)]
 
 
-def solve(rgb: Tensor, weight: Tensor, target: Tensor, eps: float, iterations: int) -> Tensor:
-    """(L + D) a = D t by `iterations` Jacobi-preconditioned conjugate-gradient steps from a = t: `(1, 3, h, w)`
-    RGB, `(1, 1, h, w)` diagonal D, `(1, 1, h, w)` t -> `(1, 1, h, w)` a, not clamped."""
-    if rgb.shape[2] < 3 or rgb.shape[3] < 3:
-        return target  # no whole window fits: L is zero and D a = D t
-    mean, inverse = window_statistics(rgb, eps)
-    count = scatter_windows(torch.ones_like(mean[:, :1]))
-    # Jacobi preconditioning: D spans 0.003 to 100, and on a real photo's band it halved the steps to a given error.
-    inverse_diagonal = 1.0 / (laplacian_diagonal(rgb, mean, inverse, count) + weight)
-    solution = target
-    residual = weight * target - laplacian_times(solution, rgb, mean, inverse, count) - weight * solution
+def solve(rgb: Tensor, unknown: Tensor, start: Tensor, prior_weight: float, eps: float, iterations: int,
+          tile: int) -> Tensor:
+    """The band's system by `iterations` Jacobi-preconditioned conjugate-gradient steps: `(1, 3, h, w)` float64
+    RGB, `(1, 1, h, w)` bool band U, `(1, 1, h, w)` float32 start (the prior p on U, the known values elsewhere)
+    -> `(1, 1, h, w)` float32: the solution on U, not clamped, the start elsewhere. Windows reaching outside the
+    `h x w` box do not count: a window that holds a band pixel lies inside it, unless it leaves the image."""
+    halo_index, core_index = tile_indices(unknown, tile)
+    height, width = start.shape[2], start.shape[3]
+    stencil = laplacian_stencil(gather(canvas(rgb, tile), halo_index),
+                                gather(canvas(torch.ones_like(rgb[:, :1]), tile), halo_index), eps).float()
+    band = core(gather(canvas(unknown.float(), tile), halo_index))
+    start_canvas = canvas(start, tile)
+    start_tiles = gather(start_canvas, halo_index)
+    solution = core(start_tiles)
+    # r = w (p - a) - (L a) on U, and a = p on U at the start.
+    residual = -band * stencil_times(stencil, start_tiles)
+    inverse_diagonal = 1.0 / (stencil[:, 12:13] + prior_weight)  # offset (0, 0): L's diagonal
     step = inverse_diagonal * residual
     # The residual times the preconditioned residual; floored so that a solved system stops instead of dividing 0/0.
-    progress = (residual * step).sum().clamp_min(1e-300)
+    progress = (residual * step).sum().clamp_min(1e-30)
+    # The step is zero outside the kept cores, and every step writes the same cores: one canvas serves them all.
+    step_canvas = torch.zeros_like(start_canvas)
     for _ in range(iterations):
-        product = laplacian_times(step, rgb, mean, inverse, count) + weight * step
-        length = progress / (step * product).sum().clamp_min(1e-300)
+        paste(step_canvas, step, core_index)
+        step_tiles = gather(step_canvas, halo_index)
+        product = band * stencil_times(stencil, step_tiles) + prior_weight * step
+        length = progress / (step * product).sum().clamp_min(1e-30)
         solution = solution + length * step
         residual = residual - length * product
         preconditioned = inverse_diagonal * residual
-        new_progress = (residual * preconditioned).sum().clamp_min(1e-300)
+        new_progress = (residual * preconditioned).sum().clamp_min(1e-30)
         step = preconditioned + (new_progress / progress) * step
         progress = new_progress
-    return solution
+    paste(start_canvas, solution, core_index)
+    return start_canvas.view(1, 1, -1, width + 4 + (-width) % tile)[:, :, 2:2 + height, 2:2 + width]
+
+
+def laplacian_stencil(rgb: Tensor, inside: Tensor, eps: float) -> Tensor:
+    """L's rows at each tile's core as 25 weights, one per offset (dy, dx) in [-2, 2]^2 at channel
+    (dy + 2) * 5 + dx + 2: `(N, 3, t + 4, t + 4)` float64 RGB tiles and `(N, 1, t + 4, t + 4)` 1 inside the box ->
+    `(N, 25, t, t)` float64. Window k adds to L_ij, for each pair of its pixels i and j,
+    delta_ij - (1 + (I_i - m_k)' S_k (I_j - m_k)) / 9 (S_k its inverse covariance): built window by window in
+    float64, the weights then take a float32 product."""
+    size = rgb.shape[2] - 4
+    valid = (window_mean(inside) > 1.0 - 1e-9).to(rgb.dtype)  # the windows wholly inside the box
+    mean, inverse = window_statistics(rgb, eps)
+    # A window's nine pixels, numbered row by row from its top left: each one's colour less the window's mean.
+    centred = [rgb[:, :, pixel // 3:pixel // 3 + size + 2, pixel % 3:pixel % 3 + size + 2] - mean
+               for pixel in range(9)]
+    weighted = [symmetric_times(inverse, colour) for colour in centred]
+    stencil = torch.zeros(rgb.shape[0], 25, size, size, dtype=rgb.dtype, device=rgb.device)
+    for first in range(9):
+        for second in range(first, 9):
+            pair = (centred[first] * weighted[second]).sum(dim=1, keepdim=True)
+            weight = valid * ((1.0 if first == second else 0.0) - (1.0 + pair) / 9.0)
+            add_to_stencil(stencil, weight, first, second)
+            if second != first:
+                add_to_stencil(stencil, weight, second, first)
+    return stencil
+
+
+def add_to_stencil(stencil: Tensor, weight: Tensor, pixel: int, other: int) -> None:
+    """Adds each window's `(N, 1, t + 2, t + 2)` weight to L's entry between the window's pixels number `pixel` and
+    `other` (row by row from its top left), in the row of `pixel`."""
+    size = stencil.shape[2]
+    row, column = pixel // 3, pixel % 3
+    channel = (other // 3 - row + 2) * 5 + other % 3 - column + 2
+    # The core pixel at tile position r + 2 is the window's `pixel` in the window whose top left is r + 2 - row.
+    stencil[:, channel:channel + 1] += weight[:, :, 2 - row:2 - row + size, 2 - column:2 - column + size]
+
+
+def stencil_times(stencil: Tensor, vector: Tensor) -> Tensor:
+    """L p at the cores: `(N, 25, t, t)` weights, `(N, 1, t + 4, t + 4)` p with its halo -> `(N, 1, t, t)`."""
+    size = stencil.shape[2]
+    product = torch.zeros_like(vector[:, :, 2:-2, 2:-2])
+    for dy in range(5):
+        for dx in range(5):
+            product.addcmul_(stencil[:, dy * 5 + dx:dy * 5 + dx + 1], vector[:, :, dy:dy + size, dx:dx + size])
+    return product
+
+
+def tile_indices(unknown: Tensor, tile: int) -> Tuple[Tensor, Tensor]:
+    """`(1, 1, h, w)` bool band -> the flat indices into `canvas`'s pixels of each kept core with its halo and of
+    the core alone, `(N, tile + 4, tile + 4)` and `(N, tile, tile)` long: N cores of the grid from the box's top
+    left that hold a band pixel."""
+    height, width = unknown.shape[2], unknown.shape[3]
+    canvas_width = width + 4 + (-width) % tile
+    whole_tiles = F.pad(unknown.to(torch.float32), [0, (-width) % tile, 0, (-height) % tile])
+    occupied = F.max_pool2d(whole_tiles, tile, tile)[0, 0].nonzero()
+    corners = occupied[:, 0] * tile * canvas_width + occupied[:, 1] * tile
+    span = torch.arange(tile + 4, device=unknown.device)
+    halo_index = corners[:, None, None] + span[:, None] * canvas_width + span[None, :]
+    return halo_index, halo_index[:, 2:-2, 2:-2]
+
+
+def canvas(x: Tensor, tile: int) -> Tensor:
+    """`(1, C, h, w)` -> `(C, pixels)`: x padded by 2 zeros all round and by zeros up to whole tiles at the
+    bottom and right, flattened, so that every kept core's halo lies inside it."""
+    height, width = x.shape[2], x.shape[3]
+    padded = F.pad(x, [2, 2 + (-width) % tile, 2, 2 + (-height) % tile])
+    return padded.reshape(x.shape[1], -1)
+
+
+def gather(flat: Tensor, index: Tensor) -> Tensor:
+    """`(C, pixels)` canvas, `(N, s, s)` indices -> `(N, C, s, s)` tiles."""
+    tiles = flat[:, index.flatten()].view(flat.shape[0], index.shape[0], index.shape[1], index.shape[2])
+    return tiles.transpose(0, 1)
+
+
+def paste(flat: Tensor, cores: Tensor, core_index: Tensor) -> None:
+    """Writes the `(N, 1, tile, tile)` cores into the `(1, pixels)` canvas at their indices."""
+    flat[0, core_index.flatten()] = cores.flatten()
+
+
+def core(tiles: Tensor) -> Tensor:
+    """`(N, C, tile + 4, tile + 4)` -> `(N, C, tile, tile)`: each tile without its halo."""
+    return tiles[:, :, 2:-2, 2:-2]
 
 
 def window_statistics(rgb: Tensor, eps: float) -> Tuple[Tensor, Tensor]:
-    """Each whole window's mean colour and inverse ridged colour covariance, indexed by the window's centre:
-    `(1, 3, h, w)` -> `(1, 3, h - 2, w - 2)`, `(1, 6, h - 2, w - 2)` (the upper triangle, row by row)."""
+    """Each window's mean colour and inverse ridged colour covariance, indexed by the window's top left:
+    `(N, 3, h, w)` -> `(N, 3, h - 2, w - 2)`, `(N, 6, h - 2, w - 2)` (the upper triangle, row by row)."""
     rows, columns = [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]  # a symmetric 3x3's upper triangle, row by row
     mean = window_mean(rgb)
     covariance = window_mean(rgb[:, rows] * rgb[:, columns]) - mean[:, rows] * mean[:, columns]
@@ -98,52 +190,24 @@ def window_statistics(rgb: Tensor, eps: float) -> Tuple[Tensor, Tensor]:
 
 
 def inverse_symmetric_3x3(upper: Tensor) -> Tensor:
-    """Per pixel, the inverse of a positive definite symmetric 3x3, by cofactors: `(1, 6, h, w)` ->
-    `(1, 6, h, w)`, each the upper triangle, row by row."""
+    """Per pixel, the inverse of a positive definite symmetric 3x3, by cofactors: `(N, 6, h, w)` ->
+    `(N, 6, h, w)`, each the upper triangle, row by row."""
     a, b, c, d, e, f = upper.unbind(1)
     cofactors = [d * f - e * e, c * e - b * f, b * e - c * d, a * f - c * c, b * c - a * e, a * d - b * b]
     determinant = a * cofactors[0] + b * cofactors[1] + c * cofactors[2]
     return torch.stack(cofactors, dim=1) / determinant[:, None]
 
 
-def laplacian_times(vector: Tensor, rgb: Tensor, mean: Tensor, inverse: Tensor, count: Tensor) -> Tensor:
-    """L p: `(1, 1, h, w)` p -> `(1, 1, h, w)`. In each window k the affine fit a_k . I + b_k to p; pixel i's
-    row is the sum over its windows of p_i - (a_k . I_i + b_k), `count` (its number of windows) per pixel."""
-    means = window_mean(torch.cat([vector, rgb * vector], dim=1))
-    mean_vector = means[:, :1]
-    slope = symmetric_times(inverse, means[:, 1:] - mean * mean_vector)
-    offset = mean_vector - (slope * mean).sum(dim=1, keepdim=True)
-    sums = scatter_windows(torch.cat([slope, offset], dim=1))
-    return count * vector - (sums[:, :3] * rgb).sum(dim=1, keepdim=True) - sums[:, 3:]
-
-
-def laplacian_diagonal(rgb: Tensor, mean: Tensor, inverse: Tensor, count: Tensor) -> Tensor:
-    """L's diagonal, `(1, 1, h, w)`: over pixel i's windows k, the sum of 1 - (1 + (I_i - m_k)' S_k (I_i - m_k)) / 9,
-    with the quadratic form expanded so that box sums of S_k, S_k m_k and m_k' S_k m_k give it."""
-    rows, columns = [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]
-    inverse_mean = symmetric_times(inverse, mean)
-    quadratic_mean = (inverse_mean * mean).sum(dim=1, keepdim=True)
-    sums = scatter_windows(torch.cat([inverse, inverse_mean, quadratic_mean], dim=1))
-    # The upper triangle's off-diagonal entries count twice in I' S I.
-    twice = torch.tensor([1.0, 2.0, 2.0, 1.0, 2.0, 1.0], dtype=rgb.dtype)[None, :, None, None]
-    quadratic = (twice * sums[:, :6] * rgb[:, rows] * rgb[:, columns]).sum(dim=1, keepdim=True)
-    cross = (sums[:, 6:9] * rgb).sum(dim=1, keepdim=True)
-    return count * (8.0 / 9.0) - (quadratic - 2.0 * cross + sums[:, 9:]) / 9.0
-
-
 def symmetric_times(upper: Tensor, vector: Tensor) -> Tensor:
-    """Per pixel, a symmetric 3x3 times a vector: `(1, 6, h, w)` (the upper triangle, row by row), `(1, 3, h, w)`
-    -> `(1, 3, h, w)`."""
+    """Per pixel, a symmetric 3x3 times a vector: `(N, 6, h, w)` (the upper triangle, row by row), `(N, 3, h, w)`
+    -> `(N, 3, h, w)`."""
     a, b, c, d, e, f = upper.unbind(1)
     u, v, w = vector.unbind(1)
     return torch.stack([a * u + b * v + c * w, b * u + d * v + e * w, c * u + e * v + f * w], dim=1)
 
 
 def window_mean(x: Tensor) -> Tensor:
-    """`(1, C, h, w)` -> `(1, C, h - 2, w - 2)`: the mean over each whole window, indexed by its centre."""
-    return F.avg_pool2d(x, 3, stride=1)
-
-
-def scatter_windows(x: Tensor) -> Tensor:
-    """`(1, C, h - 2, w - 2)` per window -> `(1, C, h, w)`: at each pixel, the sum over the windows that hold it."""
-    return F.avg_pool2d(F.pad(x, [2, 2, 2, 2]), 3, stride=1) * 9.0
+    """`(N, C, h, w)` -> `(N, C, h - 2, w - 2)`: the mean over each 3x3 window, indexed by its top left; summed by
+    rows and then columns (a third of avg_pool2d's time in float64)."""
+    rows = x[:, :, :-2] + x[:, :, 1:-1] + x[:, :, 2:]
+    return (rows[:, :, :, :-2] + rows[:, :, :, 1:-1] + rows[:, :, :, 2:]) / 9.0
