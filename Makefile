@@ -21,8 +21,8 @@ MIRROR ?= off
 # The guided filter (on: refine the matte with the photo as guide; smoother, truer edges on the validation
 # composites for about 2 % of a call's time, MODEL_CARD.md / BENCHMARKS.md) or off (the matting net's matte as it is).
 GUIDED_FILTER ?= on
-# Closed-form refinement (on: closed-form matting of the band with the net's alpha as a weak prior, in place of the
-# guided filter; better edges on the real validation crops, seconds per call, MODEL_CARD.md) or off (the default).
+# Closed-form refinement (on: then closed-form matting of the band with the matte so far as a weak prior; better
+# edges on the real validation crops, about 1.8x the call's time, MODEL_CARD.md) or off.
 CLOSED_FORM ?= off
 # The weights packed into the archive: empty for the project's default (alphanet/weights/alphanet_default.pt), or
 # a file `python -m alphanet.training.checkpoint` wrote from your own training runs: `make serve WEIGHTS=my.pt`.

@@ -63,10 +63,9 @@ def main(argv: Optional[list] = None) -> None:
                              "(alphanet/nets/band_tiles.py), the full pass where they would cover most of the photo; "
                              "default: the weights file's (on)")
     parser.add_argument("--closed-form", action=argparse.BooleanOptionalAction,
-                        help="refine the matte by closed-form matting with the net's alpha as a weak prior "
-                             "(alphanet/nets/closed_form.py), in place of the guided filter: better real edges "
-                             "(MODEL_CARD.md), about 10 s per megapixel of band box on one thread; default: the "
-                             "weights file's (off)")
+                        help="then refine the matte by closed-form matting with it as a weak prior "
+                             "(alphanet/nets/closed_form.py): better real edges (MODEL_CARD.md) for about 1.8x the "
+                             "call's time (docs/deployment.md); default: the weights file's (off)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="the matting net's arithmetic: fp32 (exact, any CPU) or bf16 (about 2x faster on CPUs "
                              "with AVX512-BF16 or AMX, slower elsewhere; BENCHMARKS.md)")

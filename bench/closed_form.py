@@ -1,5 +1,6 @@
-"""Closed-form matting refinement of the net's matte (alphanet/nets/closed_form.py) on the real validation
-composites, against the net alone, the net + guided filter, and pymatting's closed-form and KNN matting.
+"""Closed-form matting refinement (alphanet/nets/closed_form.py) of the net's matte and of the guided filter's (what
+the archive refines with CLOSED_FORM=on) on the real validation composites, against the net alone, the net + guided
+filter, and pymatting's closed-form and KNN matting.
 `OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python -m bench.closed_form [--limit 40] [--sets stamps_studio ...]
 [--settings 0.003:100 0.03:100 ...] [--eps 1e-6]`.
 
@@ -70,11 +71,16 @@ def mattes(case, model, settings: list[tuple[float, int]], eps: float) -> dict[s
     with torch.inference_mode():
         net = fuse(model.matte(rgb, trimap), trimap).clamp(0, 1)
     results = {"net": (0.0, net)}
-    results["net + guided filter"] = seconds_and_result(
-        lambda: fuse(refine_matte(rgb, net).clamp(0, 1), trimap))
+    guided_seconds, guided = seconds_and_result(lambda: fuse(refine_matte(rgb, net).clamp(0, 1), trimap))
+    results["net + guided filter"] = (guided_seconds, guided)
     for weight, iterations in settings:
         results[f"net + closed form (prior {weight:g}, {iterations} it)"] = seconds_and_result(
             lambda: refine_closed_form(rgb, net, trimap, prior_weight=weight, eps=eps, iterations=iterations))
+        # What the archive does with CLOSED_FORM=on: the guided filter's matte as the prior.
+        seconds, refined = seconds_and_result(
+            lambda: refine_closed_form(rgb, guided, trimap, prior_weight=weight, eps=eps, iterations=iterations))
+        results[f"net + guided filter + closed form (prior {weight:g}, {iterations} it)"] = (guided_seconds + seconds,
+                                                                                            refined)
     results["closed form (pymatting)"] = seconds_and_result(lambda: pymatting_method(estimate_alpha_cf, case, trimap))
     results["KNN (pymatting)"] = seconds_and_result(lambda: pymatting_method(estimate_alpha_knn, case, trimap))
     return results
