@@ -10,9 +10,9 @@ SCRIPTED := $(MODEL_STORE)/alphanet.pt
 # photos of products and of people, alphanet/nets/segmenter.py), or one of them alone: selfie (the converted MediaPipe
 # person segmenter) or deeplab (the paper's DeepLabV3+, trained here, retrainable). MODEL_CARD.md compares them.
 SEG ?= fused
-# The matting net's arithmetic: bf16 (about 2x faster where the CPU has AVX512-BF16 or AMX, 1.5x slower where it
-# has not; same validation metrics, BENCHMARKS.md) or fp32 (exact, any CPU). Default: what this machine's CPU
-# does best. Building an image for CPUs you do not know: PRECISION=fp32.
+# The matting net's and DeepLab's arithmetic: bf16 (1.7x faster calls where the CPU has AVX512-BF16 or AMX, 1.5x
+# slower where it has not; the same real-validation IoU, MODEL_CARD.md) or fp32 (exact, any CPU). Default: what
+# this machine's CPU does best. Building an image for CPUs you do not know: PRECISION=fp32.
 PRECISION ?= $(shell grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && echo bf16 || echo fp32)
 # Mirror averaging (on: matte the photo and its mirror image and average the two, for twice the matting net's time)
 # or off (one pass: the default, as alphanet.training.checkpoint.DEFAULT_ARCHIVE says; on the real validation the
@@ -142,8 +142,9 @@ train-e2e: train-pretrain
 # --- Benchmarks: `make bench` (bench/report.py) --------------------------------------------------------------------
 # Rewrites BENCHMARKS.md from one run on this machine against the archive `make mar` builds with its defaults:
 # about 15 minutes on 2 cores. Run it alone on a quiet machine; `python -m bench.report --quick` checks it in minutes.
-# The default archive as it was on 2026-12-02, before the fused stage and the speed work: the person segmenter,
-# mirror averaging and the guided filter on the whole photo, with the weights of commit 086b461. bench/report.py
+# The default archive as `make mar` built it on 2026-12-02, before the fused stage and the speed work: the person
+# segmenter, mirror averaging and the guided filter on the whole photo, the matting net in PRECISION (then as now
+# bf16 where the CPU computes it), with the weights of commit 086b461. bench/report.py
 # times the default against it in the same run. (Defined before the rule that needs it: make expands a rule's
 # prerequisites as it reads them.)
 BASELINE := $(MODEL_STORE)/baseline.pt
@@ -156,4 +157,4 @@ $(BASELINE): $(INSTALLED)
 	mkdir -p $(MODEL_STORE)
 	git show 086b461:alphanet/weights/alphanet_default.pt > $(MODEL_STORE)/baseline_weights.pt
 	$(BIN)/python -m alphanet.export --weights $(MODEL_STORE)/baseline_weights.pt --segmenter selfie \
-		--mirror-average --guided-filter --no-band-matting --precision fp32 --out $@
+		--mirror-average --guided-filter --no-band-matting --precision $(PRECISION) --out $@

@@ -13,19 +13,29 @@ from typing import Optional, Union
 import torch
 
 from alphanet.training.checkpoint import SEGMENTERS, given_overrides, load_alphanet
+from alphanet.nets.bfloat16 import bfloat16_segmenter
 from alphanet.nets.inference_form import PRECISIONS, inference_form
 from alphanet.model import AlphaNet
 from alphanet.quiet_jit import quiet_jit
 
 
-def script_alphanet(model: AlphaNet, precision: str = "fp32") -> torch.jit.ScriptModule:
-    """Script and freeze a copy of an AlphaNet in eval mode, with the matting net in its inference form (decoder
-    stages that never concatenate, alphanet/nets/inference_form.py) and every weight channels-last (frozen into
-    constants that way, they match the activations' layout, so no convolution reorders its weights at run time)."""
-    model = copy.deepcopy(model)
+def inference_model(model: AlphaNet, precision: str = "fp32") -> AlphaNet:
+    """A copy of an AlphaNet in eval mode as the archive runs it: the matting net in its inference form (decoder
+    stages that never concatenate, alphanet/nets/inference_form.py) and, with `precision="bf16"`, the matting net
+    and DeepLab computing in bfloat16 (alphanet/nets/bfloat16.py)."""
+    model = copy.deepcopy(model).eval()
     model.matting_net = inference_form(model.matting_net, precision)
+    if precision == "bf16":
+        bfloat16_segmenter(model.segmenter)
+    return model
+
+
+def script_alphanet(model: AlphaNet, precision: str = "fp32") -> torch.jit.ScriptModule:
+    """Script and freeze `inference_model(model, precision)` with every weight channels-last (frozen into
+    constants that way, they match the activations' layout, so no convolution reorders its weights at run time)."""
+    model = inference_model(model, precision)
     with quiet_jit():
-        scripted = torch.jit.script(model.to(memory_format=torch.channels_last).eval())
+        scripted = torch.jit.script(model.to(memory_format=torch.channels_last))
         return torch.jit.freeze(scripted)
 
 
@@ -67,8 +77,8 @@ def main(argv: Optional[list] = None) -> None:
                              "(alphanet/nets/closed_form.py): better real edges (MODEL_CARD.md) for about 1.8x the "
                              "call's time (docs/deployment.md); default: the weights file's (off)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                        help="the matting net's arithmetic: fp32 (exact, any CPU) or bf16 (about 2x faster on CPUs "
-                             "with AVX512-BF16 or AMX, slower elsewhere; BENCHMARKS.md)")
+                        help="the matting net's and DeepLab's arithmetic: fp32 (exact, any CPU) or bf16 (1.7x faster "
+                             "calls on CPUs with AVX512-BF16 or AMX, slower elsewhere; MODEL_CARD.md)")
     args = parser.parse_args(argv)
     overrides = given_overrides(segmenter=args.segmenter, erode_fraction=args.erode_fraction,
                                 dilate_fraction=args.dilate_fraction, max_side=args.max_side,

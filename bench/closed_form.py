@@ -2,16 +2,16 @@
 the archive refines with CLOSED_FORM=on) on the real validation composites, against the net alone, the net + guided
 filter, and pymatting's closed-form and KNN matting.
 `OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python -m bench.closed_form [--limit 40] [--sets stamps_studio ...]
-[--settings 0.003:100 0.03:100 ...] [--eps 1e-6]`.
+[--settings 0.003:100 0.03:100 ...] [--eps 1e-6] [--weights candidate.pt]`.
 
 Each set is a folder of runs/data/real_val with image/ and alpha/; each photo gets the ground-truth trimap that
 alphanet.evaluation.evaluate makes (`trimap_from_alpha`, band 10 px each side). Every method is given that trimap
 and keeps its known pixels (AlphaNet's fusion); the metrics are SAD / 1000, MSE and gradient error / 1000 over its
-unknown region (the Composition-1k convention of alphanet/evaluation/metrics.py). The net is the default weights'
-matting stage, one pass (`AlphaNet.matte`, no mirror averaging). Time: wall time of the refinement alone (for
-closed-form and KNN: the whole method) per image, and per megapixel of photo, on one thread. Prints a Markdown
-table per set and one over all the images. Photos whose trimap has no foreground or no background pixel are
-skipped (pymatting cannot matte them) and named. Not part of the test run.
+unknown region (the Composition-1k convention of alphanet/evaluation/metrics.py). The net is the matting stage of
+`--weights` (default: the project's), one pass (`AlphaNet.matte`, no mirror averaging). Time: wall time of the
+refinement alone (for closed-form and KNN: the whole method) per image, and per megapixel of photo, on one thread.
+Prints a Markdown table per set and one over all the images. Photos whose trimap has no foreground or no
+background pixel are skipped (pymatting cannot matte them) and named. Not part of the test run.
 """
 import argparse
 import os
@@ -114,9 +114,10 @@ def main() -> None:
                         default=[(0.003, 50), (0.003, 100), (0.003, 200), (0.03, 100), (0.0003, 100)],
                         help="closed-form refinements to try, each PRIOR_WEIGHT:ITERATIONS")
     parser.add_argument("--eps", type=float, default=1e-6)
+    parser.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model = load_alphanet(None, segmenter="fused").eval()
+    model = load_alphanet(args.weights, segmenter="fused").eval()
     print(f"one thread; eps {args.eps}; at most {args.limit} images per set (the first by name); ground-truth "
           "trimaps, band 10 px; SAD and Grad / 1000 and MSE over the unknown region\n")
     everything: dict[str, list[dict]] = defaultdict(list)

@@ -14,7 +14,8 @@ from alphanet.nets.attention import AttentionModule, attention_pool, attention_u
 from alphanet.training.checkpoint import DEFAULT_WEIGHTS, AlphaNetConfig, build_alphanet, load_alphanet
 from alphanet.nets.segmenter import FusedSegmenter
 from alphanet.nets.ed_layer import EDLayer
-from alphanet.export import export_scripted, script_alphanet
+from alphanet.export import export_scripted, inference_model, script_alphanet
+from alphanet.nets.bfloat16 import Bfloat16Segmentation
 from alphanet.nets.guided_filter import refine_matte
 from alphanet.nets.inference_form import SplitDecoderStage, StemHead, StemStage, inference_form
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
@@ -296,6 +297,24 @@ def test_bf16_export_stays_close_to_fp32_and_unknown_precisions_are_refused():
     assert difference.mean() < 0.01 and difference.max() < 0.25
     with pytest.raises(ValueError, match="precision"):
         script_alphanet(weights_model, "fp16")
+
+
+def test_bf16_runs_deeplab_in_bf16_and_its_mask_stays_close():
+    """With precision bf16 the fused stage's DeepLab computes in bfloat16 too (the person segmenter stays float32):
+    its probabilities move a little, its mask hardly."""
+    model = load_alphanet(None)
+    bf16 = inference_model(model, "bf16")
+    assert isinstance(bf16.segmenter.objects.net, Bfloat16Segmentation)
+    assert next(bf16.segmenter.person.parameters()).dtype == torch.float32
+    assert next(model.segmenter.objects.parameters()).dtype == torch.float32  # the model itself is left as it was
+    rgb = load_rgb(PHOTOS[0]).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        fp32_probability = model.segmenter.objects(rgb)
+        bf16_probability = bf16.segmenter.objects(rgb)
+    difference = (fp32_probability - bf16_probability).abs()
+    assert difference.max() > 0  # it really computed in bf16
+    assert difference.mean() < 0.01
+    assert ((fp32_probability > 0.5) != (bf16_probability > 0.5)).float().mean() < 0.01
 
 
 

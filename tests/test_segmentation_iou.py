@@ -85,3 +85,19 @@ def test_the_cutout_option_scores_the_whole_models_matte_beside_the_mask(tmp_pat
     cutouts = [float(row[3]) for row in rows[1:]]
     assert all(0.0 <= iou <= 1.0 for iou in cutouts)
     assert f"data: cutout (alpha > 0.5) IoU: mean {np.mean(cutouts):.4f}" in capsys.readouterr().out
+
+
+def test_the_precision_option_scores_what_a_bf16_archive_runs(tmp_path, monkeypatch):
+    """--precision bf16 scores the model as `inference_model` makes it for that precision (DeepLab and the matting
+    net in bfloat16); the default, fp32, as an fp32 archive runs it."""
+    from alphanet.evaluation import segmentation_iou
+    seen = []
+    real_inference_model = segmentation_iou.inference_model
+    monkeypatch.setattr(segmentation_iou, "inference_model",
+                        lambda model, precision: seen.append(precision) or real_inference_model(model, precision))
+    data = make_folder(tmp_path / "data", count=1)
+    main(["--data", str(data), "--precision", "bf16"])
+    main(["--data", str(data)])
+    assert seen == ["bf16", "fp32"]
+    with pytest.raises(SystemExit):
+        main(["--data", str(data), "--precision", "fp16"])

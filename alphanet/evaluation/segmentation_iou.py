@@ -1,6 +1,6 @@
 """The segmentation stage as served, scored against ground-truth mattes:
 `python -m alphanet.evaluation.segmentation_iou --data DIR [DIR ...] [--weights FILE] [--segmenter NAME]
-[--seg-input-size PIXELS] [--cutout] [--out CSV]`.
+[--seg-input-size PIXELS] [--precision bf16] [--cutout] [--out CSV]`.
 
 `train seg --validate-only` scores the bare network on square resized images, as it trains. This scores what an
 archive runs: the photo's long side capped as AlphaNet caps it, the weights file's segmenter (or `--segmenter`'s)
@@ -23,8 +23,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from alphanet.training.checkpoint import SEGMENTERS, given_overrides, load_alphanet
 from alphanet.data.image_io import DatasetError
+from alphanet.export import inference_model
+from alphanet.nets.inference_form import PRECISIONS
+from alphanet.training.checkpoint import SEGMENTERS, given_overrides, load_alphanet
 from alphanet.data.readers import ImageAlphaReader
 from alphanet.nets.resize import cap_long_side
 from alphanet.training.validation import mask_iou
@@ -64,6 +66,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--segmenter", choices=SEGMENTERS, help="default: the weights file's")
     parser.add_argument("--seg-input-size", type=int,
                         help="DeepLab's input size (its long side) in place of the weights file's (384)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                        help="score the arithmetic of an archive built with this PRECISION: bf16 runs DeepLab and "
+                             "the matting net in bfloat16 (alphanet/nets/bfloat16.py)")
     parser.add_argument("--cutout", action="store_true", help="also score the whole model's matte (alpha > 0.5)")
     parser.add_argument("--out", type=Path, help="CSV of folder,name,iou[,cutout_iou] per image")
     return parser.parse_args(argv)
@@ -71,8 +76,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    model = load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter,
-                                                          seg_input_size=args.seg_input_size))
+    model = inference_model(load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter,
+                                                                          seg_input_size=args.seg_input_size)),
+                            args.precision)
     rows = [("folder", "name", "iou") + (("cutout_iou",) if args.cutout else ())]
     for folder in args.data:
         try:

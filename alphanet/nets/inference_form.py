@@ -6,8 +6,8 @@ that compute the same alpha up to float rounding with far less memory (BENCHMARK
 - Decoder stages never concatenate their two inputs (SplitDecoderStage).
 - The stem's 32-channel features, 290 MB at 1500 px, are freed as soon as the stem has pooled them instead of
   being held until the last decoder stage (StemStage, StemHead).
-- Optionally (`precision="bf16"`) the net computes in bfloat16 (Bfloat16Matting): the one change that is not
-  exact, and the one that halves the time on CPUs with native bfloat16.
+- Optionally (`precision="bf16"`) the net computes in bfloat16 (alphanet/nets/bfloat16.py): the one change that
+  is not exact, and the one that halves the time or better on CPUs with native bfloat16.
 """
 import copy
 from typing import Tuple
@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from alphanet.nets.attention import attention_pool, attention_unpool
+from alphanet.nets.bfloat16 import Bfloat16Matting
 from alphanet.nets.layers import ConvBNReLU
 from alphanet.nets.matting_net import DecoderStage, EncoderStage, MattingNet
 
@@ -175,21 +176,6 @@ def receptive_radius(module: nn.Module) -> int:
     """How many rows away an output of a chain of `module`'s convolutions can look: the sum of their radii
     (an upper bound where a residual path skips some)."""
     return sum(m.dilation[0] * (m.kernel_size[0] - 1) // 2 for m in module.modules() if isinstance(m, nn.Conv2d))
-
-
-class Bfloat16Matting(nn.Module):
-    """A matting net computing in bfloat16 between float32 inputs and output, for CPUs with native bfloat16
-    arithmetic (AVX512-BF16, AMX), where oneDNN's convolutions run about twice as fast; elsewhere it is emulated
-    and slower. Not exact: alpha moves by a few thousandths (measured in BENCHMARKS.md).
-    `(N, 3, H, W), (N, 1, H, W)` float32 -> `(N, 1, H, W)` float32."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = net.to(torch.bfloat16)
-
-    def forward(self, rgb: Tensor, trimap: Tensor) -> Tensor:
-        # trimap levels 0, 0.5 and 1 are exact in bfloat16
-        return self.net(rgb.to(torch.bfloat16), trimap.to(torch.bfloat16)).float()
 
 
 PRECISIONS = ("fp32", "bf16")
