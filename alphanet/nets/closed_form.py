@@ -68,8 +68,15 @@ def solve(rgb: Tensor, unknown: Tensor, start: Tensor, prior_weight: float, eps:
     `h x w` box do not count: a window that holds a band pixel lies inside it, unless it leaves the image."""
     halo_index, core_index = tile_indices(unknown, tile)
     height, width = start.shape[2], start.shape[3]
-    stencil = laplacian_stencil(gather(canvas(rgb, tile), halo_index),
-                                gather(canvas(torch.ones_like(rgb[:, :1]), tile), halo_index), eps).float()
+    rgb_tiles = gather(canvas(rgb, tile), halo_index)
+    inside_tiles = gather(canvas(torch.ones_like(rgb[:, :1]), tile), halo_index)
+    # Built 64 tiles at a time: the float64 window statistics of a whole 1500 px band at once took a gigabyte.
+    batch = 64
+    stencil_batches: List[Tensor] = []
+    for first in range(0, rgb_tiles.shape[0], batch):
+        stencil_batches.append(laplacian_stencil(rgb_tiles[first:first + batch], inside_tiles[first:first + batch],
+                                                 eps).float())
+    stencil = torch.cat(stencil_batches)
     band = core(gather(canvas(unknown.float(), tile), halo_index))
     start_canvas = canvas(start, tile)
     start_tiles = gather(start_canvas, halo_index)
