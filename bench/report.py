@@ -196,8 +196,9 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
         "is the process's peak resident set before the first call (Python, torch and the loaded model) and after "
         "it; their difference is what a call needs. One process per size, as a process's peak never goes down. "
         "`before`: the default archive of 2026-12-02 (`make model_store/baseline.pt`: the person segmenter, mirror "
-        "averaging, the weights of commit 086b461), the one whose call took 1178 ms at 1024 px against IS-Net "
-        "medium's 1411 ms on another machine's 2 threads; the ratio of the two archives here carries over to it.",
+        "averaging, the weights of commit 086b461, in the default's PRECISION), the one whose call took 1178 ms at "
+        "1024 px against IS-Net medium's 1411 ms on another machine's 2 threads; the ratio of the two archives here "
+        "carries over to it.",
         (Run(("--size", "1024", "--threads", "2", "--repeats", "5"),
              ("--size", "256", "--threads", "2", "--repeats", "1")),
          Run(("--scripted", BASELINE, "--size", "1024", "--threads", "2", "--repeats", "5"),
