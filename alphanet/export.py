@@ -77,8 +77,8 @@ def main(argv: Optional[list] = None) -> None:
                              "(alphanet/nets/closed_form.py): better real edges (MODEL_CARD.md) for about 1.8x the "
                              "call's time (docs/deployment.md); default: the weights file's (off)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                        help="the matting net's and DeepLab's arithmetic: fp32 (exact, any CPU) or bf16 (1.7x faster "
-                             "calls on CPUs with AVX512-BF16 or AMX, slower elsewhere; MODEL_CARD.md)")
+                        help="the matting net's and DeepLab's arithmetic: fp32 (exact, any CPU) or bf16 (1.5x faster "
+                             "calls on CPUs with AVX512-BF16 or AMX, 2.4x slower elsewhere; docs/deployment.md)")
     args = parser.parse_args(argv)
     overrides = given_overrides(segmenter=args.segmenter, erode_fraction=args.erode_fraction,
                                 dilate_fraction=args.dilate_fraction, max_side=args.max_side,
