@@ -22,9 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-# The pull towards the net's alpha in the band: weak, the Laplacian decides where it can. On 111 real validation
-# crops 0.0003 beat 0.003 on SAD, MSE and gradient (bench.closed_form, MODEL_CARD.md).
-PRIOR_WEIGHT = 0.0003
+# The pull towards the prior (the guided filter's matte, in the archive) in the band: weak, the Laplacian decides
+# where it can. On 111 real validation crops, with the default weights of 2026-12-03, 0.001 beat 0.0001 and 0.0003
+# on SAD, MSE and gradient; 0.003 and above traded SAD for gradient (docs/training-log.md).
+PRIOR_WEIGHT = 0.001
 EPS = 1e-6  # ridge on each window's colour covariance (pymatting's epsilon: the sum's ridge, before / 9)
 ITERATIONS = 100  # conjugate-gradient steps
 TILE = 32  # a core's side: small enough to follow a thin band, large enough that the 2-pixel halo costs little
