@@ -7,13 +7,12 @@ measures memory) can differ by a third. Each archive is called twice first (the 
 then once per round on the shared astronaut photo resized to a square, in automatic mode. Prints a Markdown table.
 """
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 import torch
 
 from alphanet.shared_data import square_photo
+from bench.segmenters import median_times
 
 
 def main() -> None:
@@ -25,21 +24,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     image = torch.from_numpy(square_photo(args.size))
-    models = {path: torch.jit.load(str(path)) for path in args.archives}
-    seconds: dict[Path, list[float]] = {path: [] for path in models}
-    with torch.inference_mode():
-        for model in models.values():
-            model(image, None)
-            model(image, None)
-        for _ in range(args.rounds):
-            for path, model in models.items():
-                started = time.perf_counter()
-                model(image, None)
-                seconds[path].append(time.perf_counter() - started)
-    first = statistics.median(seconds[args.archives[0]])
-    print(f"| archive | size | threads | median call ({args.rounds} rounds) | x the first |\n| --- | --- | --- | --- | --- |")
-    for path, times in seconds.items():
-        median = statistics.median(times)
+    medians = median_times({path: torch.jit.load(str(path)) for path in args.archives}, image, args.rounds)
+    first = medians[args.archives[0]]
+    print(f"| archive | size | threads | median call ({args.rounds} rounds) | x the first |")
+    print("| --- | --- | --- | --- | --- |")
+    for path, median in medians.items():
         print(f"| {path} | {args.size} px | {args.threads} | {median:.3f} s | {median / first:.2f} |")
 
 

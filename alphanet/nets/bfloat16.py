@@ -1,7 +1,7 @@
 """The two large networks computing in bfloat16, for CPUs with native bfloat16 arithmetic (AVX512-BF16, AMX):
 there oneDNN's convolutions run two to four times as fast, elsewhere bfloat16 is emulated and slower. Each wrapper
 takes and returns float32, so the rest of the graph (resizing, the ED layer, the fusion, the guided filter) stays
-float32. Not exact: alpha and the mask move a little (measured in MODEL_CARD.md and BENCHMARKS.md)."""
+float32. Not exact: alpha and the mask move a little (measured in MODEL_CARD.md)."""
 import torch
 from torch import Tensor, nn
 
@@ -34,7 +34,6 @@ class Bfloat16Segmentation(nn.Module):
 def bfloat16_segmenter(segmenter: nn.Module) -> nn.Module:
     """`segmenter` with each DeepLab network inside it (alone or in the fused stage) computing in bfloat16, in
     place; the person segmenter, a thirtieth of DeepLab's work, stays float32."""
-    for module in segmenter.modules():
-        if isinstance(module, DeepLabSegmenter) and not isinstance(module.net, Bfloat16Segmentation):
-            module.net = Bfloat16Segmentation(module.net)
+    for deeplab in [module for module in segmenter.modules() if isinstance(module, DeepLabSegmenter)]:
+        deeplab.net = Bfloat16Segmentation(deeplab.net)
     return segmenter
