@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from alphanet.nets.guided_filter import box_mean, refine_matte, solve_symmetric_3x3
+from alphanet.nets.guided_filter import box_mean, refine_matte
 
 
 def smooth_colour_field(rng: np.random.Generator, height: int, width: int) -> torch.Tensor:
@@ -23,17 +23,6 @@ def test_box_mean_is_the_mean_over_the_window_inside_the_image():
             window = x[:, :, max(0, row - radius):row + radius + 1, max(0, column - radius):column + radius + 1]
             expected[:, :, row, column] = window.mean(dim=(2, 3))
     torch.testing.assert_close(box_mean(x, radius), expected)
-
-
-def test_symmetric_3x3_solve_matches_torch_linalg():
-    rng = np.random.default_rng(1)
-    factors = torch.from_numpy(rng.normal(size=(5, 7, 3, 3)))
-    matrices = factors @ factors.transpose(-1, -2) + 0.1 * torch.eye(3, dtype=torch.float64)
-    vectors = torch.from_numpy(rng.normal(size=(5, 7, 3)))
-    upper = matrices[..., [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]]  # (5, 7, 6)
-    solved = solve_symmetric_3x3(upper.permute(2, 0, 1)[None], vectors.permute(2, 0, 1)[None])
-    expected = torch.linalg.solve(matrices, vectors)
-    torch.testing.assert_close(solved[0].permute(1, 2, 0), expected)
 
 
 def test_a_matte_that_is_an_affine_function_of_colour_is_kept():

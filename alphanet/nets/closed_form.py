@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from alphanet.nets import symmetric_3x3
+
 # The pull towards the prior (the guided filter's matte, in the archive) in the band: weak, the Laplacian decides
 # where it can. On 111 real validation crops, with the default weights of 2026-12-03, 0.001 beat 0.0001 and 0.0003
 # on SAD, MSE and gradient; 0.003 and above traded SAD for gradient (docs/training-log.md).
@@ -117,7 +119,7 @@ def laplacian_stencil(rgb: Tensor, inside: Tensor, eps: float) -> Tensor:
     # A window's nine pixels, numbered row by row from its top left: each one's colour less the window's mean.
     centred = [rgb[:, :, pixel // 3:pixel // 3 + size + 2, pixel % 3:pixel % 3 + size + 2] - mean
                for pixel in range(9)]
-    weighted = [symmetric_times(inverse, colour) for colour in centred]
+    weighted = [symmetric_3x3.times(inverse, colour) for colour in centred]
     stencil = torch.zeros(rgb.shape[0], 25, size, size, dtype=rgb.dtype, device=rgb.device)
     for first in range(9):
         for second in range(first, 9):
@@ -190,28 +192,10 @@ def core(tiles: Tensor) -> Tensor:
 def window_statistics(rgb: Tensor, eps: float) -> Tuple[Tensor, Tensor]:
     """Each window's mean colour and inverse ridged colour covariance, indexed by the window's top left:
     `(N, 3, h, w)` -> `(N, 3, h - 2, w - 2)`, `(N, 6, h - 2, w - 2)` (the upper triangle, row by row)."""
-    rows, columns = [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]  # a symmetric 3x3's upper triangle, row by row
     mean = window_mean(rgb)
-    covariance = window_mean(rgb[:, rows] * rgb[:, columns]) - mean[:, rows] * mean[:, columns]
-    covariance[:, [0, 3, 5]] += eps / 9.0  # pymatting's and Levin's ridge: eps over the window's 9 pixels
-    return mean, inverse_symmetric_3x3(covariance)
-
-
-def inverse_symmetric_3x3(upper: Tensor) -> Tensor:
-    """Per pixel, the inverse of a positive definite symmetric 3x3, by cofactors: `(N, 6, h, w)` ->
-    `(N, 6, h, w)`, each the upper triangle, row by row."""
-    a, b, c, d, e, f = upper.unbind(1)
-    cofactors = [d * f - e * e, c * e - b * f, b * e - c * d, a * f - c * c, b * c - a * e, a * d - b * b]
-    determinant = a * cofactors[0] + b * cofactors[1] + c * cofactors[2]
-    return torch.stack(cofactors, dim=1) / determinant[:, None]
-
-
-def symmetric_times(upper: Tensor, vector: Tensor) -> Tensor:
-    """Per pixel, a symmetric 3x3 times a vector: `(N, 6, h, w)` (the upper triangle, row by row), `(N, 3, h, w)`
-    -> `(N, 3, h, w)`."""
-    a, b, c, d, e, f = upper.unbind(1)
-    u, v, w = vector.unbind(1)
-    return torch.stack([a * u + b * v + c * w, b * u + d * v + e * w, c * u + e * v + f * w], dim=1)
+    covariance = window_mean(symmetric_3x3.upper_outer(rgb, rgb)) - symmetric_3x3.upper_outer(mean, mean)
+    # pymatting's and Levin's ridge: eps over the window's 9 pixels
+    return mean, symmetric_3x3.inverse(symmetric_3x3.add_to_diagonal(covariance, eps / 9.0))
 
 
 def window_mean(x: Tensor) -> Tensor:

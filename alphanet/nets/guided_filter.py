@@ -12,12 +12,12 @@ the photo's own edges sharp.
 The three constants were chosen on validation composites 40-119, which the model card's tables (images 0-39) do
 not use.
 """
-from typing import List, Tuple
+from typing import Tuple
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from alphanet.nets import symmetric_3x3
 from alphanet.nets.resize import resize_bilinear
 
 RADIUS_FRACTION = 0.025  # the window's radius, a fraction of the image's long side (at least one coarse pixel)
@@ -44,28 +44,14 @@ def refine_matte(rgb: Tensor, alpha: Tensor, radius_fraction: float = RADIUS_FRA
 def fit_colour_lines(rgb: Tensor, alpha: Tensor, radius: int, eps: float) -> Tuple[Tensor, Tensor]:
     """The least-squares fit alpha ~ slope . rgb + offset in each window of `radius`, ridge `eps`:
     `(N, 3, h, w)`, `(N, 1, h, w)` -> slope `(N, 3, h, w)`, offset `(N, 1, h, w)`."""
-    rows, columns = [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]  # a symmetric 3x3's upper triangle, row by row
     mean_rgb = box_mean(rgb, radius)
     mean_alpha = box_mean(alpha, radius)
     covariance_rgb_alpha = box_mean(rgb * alpha, radius) - mean_rgb * mean_alpha
-    covariance = box_mean(rgb[:, rows] * rgb[:, columns], radius) - mean_rgb[:, rows] * mean_rgb[:, columns]
-    covariance[:, [0, 3, 5]] += eps  # the diagonal
-    slope = solve_symmetric_3x3(covariance, covariance_rgb_alpha)
+    covariance = box_mean(symmetric_3x3.upper_outer(rgb, rgb), radius) - symmetric_3x3.upper_outer(mean_rgb, mean_rgb)
+    ridged = symmetric_3x3.add_to_diagonal(covariance, eps)
+    slope = symmetric_3x3.times(symmetric_3x3.inverse(ridged), covariance_rgb_alpha)
     offset = mean_alpha - (slope * mean_rgb).sum(dim=1, keepdim=True)
     return slope, offset
-
-
-def solve_symmetric_3x3(matrix: Tensor, vector: Tensor) -> Tensor:
-    """Per pixel, x with `matrix` x = `vector`, by cofactors: `(N, 6, h, w)` (the upper triangle, row by row),
-    `(N, 3, h, w)` -> `(N, 3, h, w)`. The matrix must be positive definite (the ridge makes it so)."""
-    a, b, c, d, e, f = matrix.unbind(1)
-    inverse_rows: List[List[Tensor]] = [[d * f - e * e, c * e - b * f, b * e - c * d],
-                                        [c * e - b * f, a * f - c * c, b * c - a * e],
-                                        [b * e - c * d, b * c - a * e, a * d - b * b]]
-    determinant = a * inverse_rows[0][0] + b * inverse_rows[0][1] + c * inverse_rows[0][2]
-    u, v, w = vector.unbind(1)
-    solution = [(row[0] * u + row[1] * v + row[2] * w) / determinant for row in inverse_rows]
-    return torch.stack(solution, dim=1)
 
 
 def box_mean(x: Tensor, radius: int) -> Tensor:
