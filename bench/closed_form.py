@@ -59,6 +59,17 @@ def case_tensors(case) -> tuple[torch.Tensor, torch.Tensor]:
     return rgb, trimap
 
 
+def has_both_known_regions(case) -> bool:
+    """Whether a case's trimap has foreground and background pixels: pymatting cannot matte one without."""
+    return bool((case.trimap == 0).any() and (case.trimap == 255).any())
+
+
+def net_matte(model, rgb: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+    """The matting net's one-pass matte, fused with the trimap and clamped: `(1, 1, H, W)`."""
+    with torch.inference_mode():
+        return fuse(model.matte(rgb, trimap), trimap).clamp(0, 1)
+
+
 def pymatting_method(estimate, case, trimap: torch.Tensor) -> torch.Tensor:
     """A pymatting estimator on the whole photo (long side <= 512 here), fused with the trimap."""
     alpha = estimate(case.image.astype(np.float64) / 255, trimap[0, 0].double().numpy())
@@ -68,8 +79,7 @@ def pymatting_method(estimate, case, trimap: torch.Tensor) -> torch.Tensor:
 def mattes(case, model, settings: list[tuple[float, int]], eps: float) -> dict[str, tuple[float, torch.Tensor]]:
     """Every method's (seconds, `(1, 1, H, W)` alpha) on one case; seconds is the refinement's or the method's."""
     rgb, trimap = case_tensors(case)
-    with torch.inference_mode():
-        net = fuse(model.matte(rgb, trimap), trimap).clamp(0, 1)
+    net = net_matte(model, rgb, trimap)
     results = {"net": (0.0, net)}
     guided_seconds, guided = seconds_and_result(lambda: fuse(refine_matte(rgb, net).clamp(0, 1), trimap))
     results["net + guided filter"] = (guided_seconds, guided)
@@ -126,7 +136,7 @@ def main() -> None:
         rows: dict[str, list[dict]] = defaultdict(list)
         for index in range(len(dataset.names)):
             case = dataset.case(index)
-            if not ((case.trimap == 0).any() and (case.trimap == 255).any()):
+            if not has_both_known_regions(case):
                 print(f"{name}/{case.name}: skipped, its trimap lacks foreground or background\n")
                 continue
             start = time.perf_counter()

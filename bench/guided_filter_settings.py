@@ -31,7 +31,7 @@ from alphanet.nets.inference_form import PRECISIONS
 from alphanet.nets.resize import cap_long_side, resize_bilinear
 from alphanet.training.checkpoint import load_alphanet
 from alphanet.training.validation import mask_iou
-from bench.closed_form import DATA, METRICS, SETS, case_tensors, scores
+from bench.closed_form import DATA, METRICS, SETS, case_tensors, has_both_known_regions, net_matte, scores
 
 Setting = Tuple[float, int, float]
 DEFAULT_GRID = list(itertools.product((0.0125, 0.025, 0.05), (2, 4, 8), (1e-6, 1e-5, 1e-4, 1e-3)))
@@ -65,12 +65,10 @@ def edge_crops(model: AlphaNet, limit: int) -> List[EdgeCrop]:
         dataset = EvaluationSet(DATA / name, band_width=10, limit=limit)
         for index in range(len(dataset.names)):
             case = dataset.case(index)
-            if not ((case.trimap == 0).any() and (case.trimap == 255).any()):
-                continue  # as bench.closed_form: pymatting cannot matte these, so its table leaves them out
+            if not has_both_known_regions(case):
+                continue  # bench.closed_form's table leaves these out too
             rgb, trimap = case_tensors(case)
-            with torch.inference_mode():
-                net = fuse(model.matte(rgb, trimap), trimap).clamp(0, 1)
-            crops.append(EdgeCrop(case, rgb, trimap, net))
+            crops.append(EdgeCrop(case, rgb, trimap, net_matte(model, rgb, trimap)))
     return crops
 
 
