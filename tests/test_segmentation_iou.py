@@ -101,3 +101,23 @@ def test_the_precision_option_scores_what_a_bf16_archive_runs(tmp_path, monkeypa
     assert seen == ["bf16", "fp32"]
     with pytest.raises(SystemExit):
         main(["--data", str(data), "--precision", "fp16"])
+
+
+def test_a_weights_file_is_scored_as_make_mar_weights_builds_it(tmp_path, monkeypatch):
+    """A training run's file says mirror averaging on and may name another segmenter; `make mar WEIGHTS=FILE`
+    builds it with the default archive's choices (fused, one pass), and so is it scored, so that a candidate and
+    the default are compared alike. --segmenter still picks a single stage."""
+    from alphanet.evaluation import segmentation_iou
+    from alphanet.nets.segmenter import DeepLabSegmenter, FusedSegmenter
+    from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, save_weights
+    config = AlphaNetConfig(segmenter="deeplab", mirror_average=True)
+    save_weights(build_alphanet(config), config, tmp_path / "run.pt")
+    seen = []
+    real_inference_model = segmentation_iou.inference_model
+    monkeypatch.setattr(segmentation_iou, "inference_model",
+                        lambda model, precision: seen.append(model) or real_inference_model(model, precision))
+    data = make_folder(tmp_path / "data", count=1)
+    main(["--data", str(data), "--weights", str(tmp_path / "run.pt")])
+    main(["--data", str(data), "--weights", str(tmp_path / "run.pt"), "--segmenter", "deeplab"])
+    assert isinstance(seen[0].segmenter, FusedSegmenter) and not seen[0].mirror_average
+    assert isinstance(seen[1].segmenter, DeepLabSegmenter) and not seen[1].mirror_average

@@ -3,7 +3,7 @@
 [--seg-input-size PIXELS] [--precision bf16] [--cutout] [--out CSV]`.
 
 `train seg --validate-only` scores the bare network on square resized images, as it trains. This scores what an
-archive runs: the photo's long side capped as AlphaNet caps it, the weights file's segmenter (or `--segmenter`'s)
+archive runs: the photo's long side capped as AlphaNet caps it, the archive's segmenter (or `--segmenter`'s)
 at its own input size, aspect kept, its mask (probability > 0.5) brought back to full size as the trimap is, then
 compared with alpha > 0.5: one IoU per image of an image + alpha folder (`image/`, `alpha/`), and their mean,
 median and count below 0.5 (a mean can hide a long tail of missed objects), a line for each folder: the real
@@ -26,7 +26,7 @@ from tqdm import tqdm
 from alphanet.data.image_io import DatasetError
 from alphanet.export import inference_model
 from alphanet.nets.inference_form import PRECISIONS
-from alphanet.training.checkpoint import SEGMENTERS, given_overrides, load_alphanet
+from alphanet.training.checkpoint import DEFAULT_ARCHIVE, SEGMENTERS, given_overrides, load_alphanet
 from alphanet.data.readers import ImageAlphaReader
 from alphanet.nets.resize import cap_long_side
 from alphanet.training.validation import mask_iou
@@ -62,8 +62,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m alphanet.evaluation.segmentation_iou", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders with image/ + alpha/")
-    parser.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's)")
-    parser.add_argument("--segmenter", choices=SEGMENTERS, help="default: the weights file's")
+    parser.add_argument("--weights", type=Path,
+                        help="AlphaNet weights file (default: the project's), scored as `make mar WEIGHTS=FILE` "
+                             "builds it: the default archive's choices (fused stage, one matting pass), not the "
+                             "ones the file was trained with")
+    parser.add_argument("--segmenter", choices=SEGMENTERS, help="default: the default archive's (fused)")
     parser.add_argument("--seg-input-size", type=int,
                         help="DeepLab's input size (its long side) in place of the weights file's (384)")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
@@ -76,9 +79,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    model = inference_model(load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter,
-                                                                          seg_input_size=args.seg_input_size)),
-                            args.precision)
+    # A candidate is compared with the default as the archive would run it: a training run's file says mirror
+    # averaging on, which doubles the matting and moves the matte's IoU by up to 0.004.
+    choices = {**DEFAULT_ARCHIVE, **given_overrides(segmenter=args.segmenter, seg_input_size=args.seg_input_size)}
+    model = inference_model(load_alphanet(args.weights, **choices), args.precision)
     rows = [("folder", "name", "iou") + (("cutout_iou",) if args.cutout else ())]
     for folder in args.data:
         try:
