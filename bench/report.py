@@ -14,8 +14,9 @@ It runs, in this order (NAME: what), about 13 minutes on 2 cores with the defaul
 - `band_matting`: bench.band_matting at 1024 and 1500 px, discs of radius 1/16 and 1/4, 3 rounds, 8 small-object
   composites: band-only matting (on by default) against the full pass, in time and in alpha.
 - `encoding`: bench.png_encoding at 1024 px: the answer's PNG encoding, zlib's default and run-length strategies.
-- `serving`: bench.serving, TorchServe on loopback with 2 workers of 1 thread (it starts and stops its own server),
-  then the same request in process: HTTP latency, throughput of 2 clients, cold start.
+- `serving`: bench.serving at 1024 and 1500 px in automatic mode, TorchServe on loopback with 2 workers of 1 thread
+  (it starts and stops its own server), then the same request in process: HTTP latency, throughput of 2 clients
+  and per core, cold start.
 - `load_test`: bench.load_test, 4 requests of 1500 px at concurrency 2 (its own TorchServe): each worker's peak and
   resting memory, what a pod must hold.
 
@@ -252,17 +253,22 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
                    ("median", unit("median_ms", " ms")), ("PNG", unit("bytes", " bytes")))),
     Benchmark(
         "serving", "Over HTTP: TorchServe against the same work in process", "bench.serving",
-        "A 1024 px photo with a trimap whose middle half is unknown (so the matting net runs on every request, "
-        "whatever the segmenter finds), sent as the PNG files a client has, answered with a cutout PNG. `2x1`: "
-        "TorchServe with the development profile on free loopback ports, 2 workers of 1 thread; cold start is launch "
-        "to the first answer, then the median of sequential requests and the throughput of 2 clients sending at "
-        "once. `in-process`: the same decode, scripted call and encode in this process on one thread, and the model "
-        "call alone; the difference between the two medians is what serving adds.",
-        (Run(("--layout", "2x1", "--requests", "5"), ("--layout", "2x1", "--requests", "1")),
-         Run(("--layout", "in-process", "--requests", "5"), ("--layout", "in-process", "--requests", "1"))),
-        json_table(("layout", unit("layout", "")), ("median request", unit("median_s", " s")),
+        "The demo photo resized to a square, sent as the PNG file a client has, in automatic mode (segmentation, "
+        "the ED band, matting where the band is), answered with a cutout PNG. `2x1`: TorchServe with the "
+        "development profile on free loopback ports, 2 workers of 1 thread; cold start is launch to the first "
+        "answer, then the median of sequential requests, the throughput of 2 clients sending at once and that "
+        "throughput per core (2 cores busy): the figure to plan a worker pool with. `in-process`: the same decode, "
+        "scripted call and encode in this process on one thread, and the model call alone; the difference between "
+        "the two medians is what serving adds, and one over the median is one core's photos per second without "
+        "a server.",
+        tuple(Run(("--layout", layout, "--side", side, "--requests", "5"),
+                  ("--layout", layout, "--side", "256", "--requests", "1"))
+              for side in ("1024", "1500") for layout in ("2x1", "in-process")),
+        json_table(("layout", unit("layout", "")), ("photo", unit("side", " px")),
+                   ("median request", unit("median_s", " s")),
                    ("model call alone", unit("model_call_median_s", " s")),
-                   ("throughput, 2 clients", unit("throughput_2_clients_per_s", " requests/s")),
+                   ("throughput, 2 clients", unit("throughput_2_clients_per_s", " photos/s")),
+                   ("photos per second per core", unit("photos_per_s_per_core", "")),
                    ("cold start to first answer", unit("cold_start_to_first_answer_s", " s")),
                    ("load average", unit("load_average", "")))),
     Benchmark(

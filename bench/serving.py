@@ -1,12 +1,15 @@
-"""Serving benchmark: one 1024 px photo over HTTP vs the same work in-process.
+"""Serving benchmark: one photo over HTTP vs the same work in-process, as a throughput a platform team can plan with.
 
-    python -m bench.serving --layout 2x1 --requests 5     (from the repo root, after `make mar`; one JSON line)
+    python -m bench.serving --layout 2x1 [--side 1024] [--trimap] --requests 5
+                                                (from the repo root, after `make mar`; one JSON line)
 
 `--layout WxT` starts TorchServe (development profile, free loopback ports) with W workers of T threads and
-reports the cold start (launch to first answer), the median latency of sequential requests and the throughput of
-2 clients. `--layout in-process` runs the same decode, scripted call and encode in this process on one thread.
-The request carries a trimap with an unknown band, so the matting network runs on every request, whatever the
-segmenter finds.
+reports the cold start (launch to first answer), the median latency of sequential requests, the throughput of
+2 clients and that throughput per core (W x T cores busy). `--layout in-process` runs the same decode, scripted
+call and encode in this process on one thread (one core): its photos per second per core is one over its median.
+The request is the demo photo at `--side` px in automatic mode, as a catalog client sends it (the segmenter's
+band decides how much the matting net runs); with `--trimap`, a trimap whose middle half is unknown, so that the
+matting net runs on every request whatever the segmenter finds.
 """
 import argparse
 import json
@@ -20,12 +23,11 @@ from pathlib import Path
 import requests
 import torch
 
-from alphanet.serving.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer
+from alphanet.serving.imageio import DEFAULT_MAX_PIXELS, decode_request, encode_answer, matte
 from bench.workload import request_files, workload
 from tests.torchserve import running_torchserve
 
 REPO = Path(__file__).resolve().parents[1]
-SIDE = 1024
 
 
 def in_process(files: dict, count: int) -> dict:
@@ -35,13 +37,15 @@ def in_process(files: dict, count: int) -> dict:
     with torch.inference_mode():
         for _ in range(count + 1):  # the first call also optimises the graph: not counted
             start = time.perf_counter()
-            request = decode_request(files["image"], files["trimap"], "cutout", None, None, DEFAULT_MAX_PIXELS)
+            request = decode_request(files["image"], files.get("trimap"), "cutout", None, None, DEFAULT_MAX_PIXELS)
             called = time.perf_counter()
-            alpha, trimap = model(torch.from_numpy(request.image), torch.from_numpy(request.trimap))
+            alpha, trimap = matte(model, request)
             model_calls.append(time.perf_counter() - called)
-            encode_answer(request, alpha.numpy(), trimap.numpy())
+            encode_answer(request, alpha, trimap)
             totals.append(time.perf_counter() - start)
-    return {"median_s": statistics.median(totals[1:]), "model_call_median_s": statistics.median(model_calls[1:])}
+    median = statistics.median(totals[1:])
+    return {"median_s": median, "model_call_median_s": statistics.median(model_calls[1:]),
+            "photos_per_s_per_core": 1 / median}
 
 
 def over_http(files: dict, count: int, workers: int, threads: int) -> dict:
@@ -52,7 +56,8 @@ def over_http(files: dict, count: int, workers: int, threads: int) -> dict:
                                environment={"ALPHANET_THREADS": str(threads)}) as server:
         requests.put(f"{server.management}/models/alphanet", timeout=300,
                      params={"min_worker": workers, "max_worker": workers, "synchronous": "true"})
-        return measure(f"{server.inference}/predictions/alphanet", files, count, start)
+        result = measure(f"{server.inference}/predictions/alphanet", files, count, start)
+    return {**result, "photos_per_s_per_core": result["throughput_2_clients_per_s"] / (workers * threads)}
 
 
 def measure(url: str, files: dict, count: int, start: float) -> dict:
@@ -79,15 +84,20 @@ def measure(url: str, files: dict, count: int, start: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layout", default="2x1", help="WORKERSxTHREADS, or in-process")
+    parser.add_argument("--side", type=int, default=1024, help="the photo's side in pixels")
+    parser.add_argument("--trimap", action="store_true",
+                        help="send a trimap with a wide unknown band (default: automatic mode)")
     parser.add_argument("--requests", type=int, default=5)
     args = parser.parse_args()
-    files = request_files(*workload(SIDE))
+    image, trimap = workload(args.side)
+    files = request_files(image, trimap) if args.trimap else request_files(image)
     if args.layout == "in-process":
         result = in_process(files, args.requests)
     else:
         workers, threads = (int(n) for n in args.layout.split("x"))
         result = over_http(files, args.requests, workers, threads)
-    print(json.dumps({"layout": args.layout, "side": SIDE, "load_average": os.getloadavg()[0],
+    print(json.dumps({"layout": args.layout, "side": args.side, "mode": "trimap" if args.trimap else "automatic",
+                      "load_average": os.getloadavg()[0],
                       **{key: round(value, 3) for key, value in result.items()}}))
 
 

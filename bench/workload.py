@@ -3,6 +3,7 @@ client would upload for it. Run the benchmarks as modules from the repository ro
 so that they can import this one."""
 import io
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 from PIL import Image
@@ -28,6 +29,9 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def request_files(image: np.ndarray, trimap: np.ndarray) -> dict:
-    """The multipart files of a `/predictions/alphanet` request for `image` and `trimap`, encoded as PNG."""
-    return {"image": png_bytes(image), "trimap": png_bytes(trimap)}
+def request_files(image: np.ndarray, trimap: Optional[np.ndarray] = None) -> dict:
+    """The multipart files of a `/predictions/alphanet` request for `image` and, if given, `trimap`, as PNG."""
+    files = {"image": png_bytes(image)}
+    if trimap is not None:
+        files["trimap"] = png_bytes(trimap)
+    return files

@@ -35,12 +35,13 @@ def fake_output(module: str, options) -> str:
         return "\n".join(json.dumps({"answer": "alpha", "size": 1024, "strategy": strategy, "median_ms": ms,
                                      "bytes": 1000}) for strategy, ms in (("default", 8.96), ("rle", 8.2)))
     if module == "bench.serving":
-        layout = options[options.index("--layout") + 1]
+        layout, side = options[options.index("--layout") + 1], int(options[options.index("--side") + 1])
         if layout == "in-process":
-            return json.dumps({"layout": layout, "side": 1024, "load_average": 0.1, "median_s": 1.2,
-                               "model_call_median_s": 1.1})
-        return json.dumps({"layout": layout, "side": 1024, "load_average": 0.1, "cold_start_to_first_answer_s": 9.5,
-                           "median_s": 1.3, "throughput_2_clients_per_s": 1.5})
+            return json.dumps({"layout": layout, "side": side, "mode": "automatic", "load_average": 0.1,
+                               "median_s": side / 1000, "model_call_median_s": 1.1, "photos_per_s_per_core": 0.8})
+        return json.dumps({"layout": layout, "side": side, "mode": "automatic", "load_average": 0.1,
+                           "cold_start_to_first_answer_s": 9.5, "median_s": 1.3, "throughput_2_clients_per_s": 1.5,
+                           "photos_per_s_per_core": 0.75})
     if module == "bench.load_test":
         return json.dumps({"requests": 4, "concurrency": 2, "side": 1500, "answered": 4, "failed": 0, "failures": [],
                            "not_sent": 0, "p50_s": 5.1, "p99_s": 5.9, "images_per_s": 0.38, "elapsed_s": 10.5,
@@ -96,8 +97,9 @@ def test_json_lines_become_tables_with_units():
     assert "| 1024 px | 2 | 1.024 s | 400 MiB | 1424 MiB | 1024 MiB |" in found["The model call in process"]
     assert "| 1500 px | 2 | 1.5 s | 400 MiB | 1900 MiB | 1500 MiB |" in found["The model call in process"]
     serving = found["Over HTTP: TorchServe against the same work in process"]
-    assert "| 2x1 | 1.3 s | - | 1.5 requests/s | 9.5 s | 0.1 |" in serving
-    assert "| in-process | 1.2 s | 1.1 s | - | - | 0.1 |" in serving
+    for side in (1024, 1500):
+        assert f"| 2x1 | {side} px | 1.3 s | - | 1.5 photos/s | 0.75 | 9.5 s | 0.1 |" in serving
+        assert f"| in-process | {side} px | {side / 1000} s | 1.1 s | - | 0.8 | - | 0.1 |" in serving
     load = found["Load test: worker memory"]
     assert "| 1500 px | 4 at 2 | 4 / 0 / 0 | 5.1 s | 5.9 s | 0.38 images/s | 930 MiB, 910 MiB |" in load
     assert "Not a clean run" not in load
