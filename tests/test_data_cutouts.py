@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from alphanet.data.cutouts import (CutoutReader, Library, find_cutouts, held_out_cutouts, read_cutout,
-                                   split_cutouts, studio_backdrop, tone_matched_backdrop)
+                                   split_cutouts, studio_backdrop)
 from alphanet.data.image_io import DatasetError
 from alphanet.data.real_validation import main as real_validation
 
@@ -127,35 +127,6 @@ def test_studio_backdrops_are_smooth_and_light(tmp_path):
         backdrop = studio_backdrop(np.random.default_rng(seed), (48, 64))
         assert backdrop.shape == (48, 64, 3) and backdrop.min() >= 0 and backdrop.max() <= 1
         assert np.abs(np.diff(backdrop, axis=1)).mean() < 0.05  # no texture: a backdrop, not a scene
-
-
-def test_a_tone_matched_backdrop_takes_a_light_tone_of_the_object():
-    dark, light = np.full((300, 3), 0.1, np.float32), np.array([[0.9, 0.8, 0.7]] * 100, np.float32)
-    for seed in range(10):
-        backdrop = tone_matched_backdrop(np.random.default_rng(seed), (48, 64), np.concatenate([dark, light]))
-        assert backdrop.shape == (48, 64, 3) and backdrop.min() >= 0 and backdrop.max() <= 1
-        assert np.abs(np.median(backdrop, axis=(0, 1)) - light[0]).max() < 0.25  # the light part's tone, lit unevenly
-        assert np.abs(np.diff(backdrop, axis=1)).mean() < 0.05
-
-
-def test_the_reader_puts_objects_on_their_own_tone_when_asked(tmp_path):
-    """A red object: with the option every studio backdrop is reddish, without it none (white, grey, gradients,
-    colour sweeps of any hue are never this red on average over ten photos)."""
-    rgba = np.zeros((40, 40, 4), np.uint8)
-    rgba[5:35, 10:30] = (200, 40, 30, 255)
-    (tmp_path / "food").mkdir()
-    Image.fromarray(rgba, "RGBA").save(tmp_path / "food" / "tomato.png")
-    cutouts = find_cutouts(Library(tmp_path))
-
-    def mean_backdrop(share: float) -> np.ndarray:
-        reader = CutoutReader(cutouts, [], studio_probability=1.0, size=64, extra_objects=False,
-                              tone_matched_backdrops=share)
-        return np.mean([np.median(reader.read(0, np.random.default_rng(seed)).bg, axis=(0, 1))
-                        for seed in range(10)], axis=0)
-
-    red = np.array([200, 40, 30]) / 255
-    assert np.abs(mean_backdrop(1.0) - red).max() < 0.15
-    assert np.abs(mean_backdrop(0.0) - red).max() > 0.3
 
 
 def test_the_real_validation_command_writes_the_same_sets_twice(tmp_path):

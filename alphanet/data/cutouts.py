@@ -120,14 +120,12 @@ class CutoutReader:
     """Catalog and lifestyle photos made from cutouts: item `i` shows cutout `i` (see the module docstring).
 
     `backgrounds`: folders of scene photos; `studio_probability`: the share of studio backdrops; `size`: the
-    photo's long side; `extra_objects`: whether further cutouts may join the main one; `tone_matched_backdrops`: the
-    share of studio backdrops in the main object's own light tone (white shoes on a white sweep), where contrast
-    cannot tell the object from the backdrop. Has the readers' interface
+    photo's long side; `extra_objects`: whether further cutouts may join the main one. Has the readers' interface
     (`len`, `names`, `read(index, rng) -> Sample`), so the training datasets take it as they take the others.
     """
 
     def __init__(self, cutouts: Sequence[Cutout], backgrounds: Sequence[Path], studio_probability: float = 0.5,
-                 size: int = 512, extra_objects: bool = True, tone_matched_backdrops: float = 0.0):
+                 size: int = 512, extra_objects: bool = True):
         if not cutouts:
             raise DatasetError("a cutout reader needs at least one cutout")
         self.cutouts = list(cutouts)
@@ -135,7 +133,6 @@ class CutoutReader:
         if studio_probability < 1 and not self.backgrounds:
             raise DatasetError("scene photos need at least one background folder")
         self.studio_probability, self.size, self.extra_objects = studio_probability, size, extra_objects
-        self.tone_matched_backdrops = tone_matched_backdrops
         self._decoded: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # small images, read once per process
 
     def __len__(self) -> int:
@@ -148,7 +145,7 @@ class CutoutReader:
     def read(self, index: int, rng: np.random.Generator) -> Sample:
         shape = _canvas_shape(rng, self.size)
         studio = rng.random() < self.studio_probability
-        bg = self._studio(index, rng, shape) if studio else self._scene(rng, shape)
+        bg = studio_backdrop(rng, shape) if studio else self._scene(rng, shape)
         indices = [index] + self._extra_indices(rng)
         fg, alpha = np.zeros(shape + (3,), np.float32), np.zeros(shape, np.float32)
         # The main object last, on top; the others behind it may be partly hidden.
@@ -172,13 +169,6 @@ class CutoutReader:
             return []
         count = rng.choice(list(EXTRA_OBJECT_PROBABILITIES), p=list(EXTRA_OBJECT_PROBABILITIES.values()))
         return [int(i) for i in rng.integers(0, len(self.cutouts), count)]
-
-    def _studio(self, index: int, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-        # No draw unless asked for: the real validation sets are made by this reader and must not change.
-        if self.tone_matched_backdrops and rng.random() < self.tone_matched_backdrops:
-            colour, alpha = self._decode(index)
-            return tone_matched_backdrop(rng, shape, colour[alpha > 0.5])
-        return studio_backdrop(rng, shape)
 
     def _scene(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
         """A window of a random background photo, often defocused as behind a product shot at a wide aperture."""
@@ -244,18 +234,6 @@ def studio_backdrop(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndar
         bright = 1.0 + rng.uniform(0.1, 0.5) * (smooth_noise(rng, shape, cells=2)[:, :, None] - 0.3)
         bg = random_colour(rng, min_value=0.3) * bright
     bg = shade(rng, np.clip(bg, 0, 1).astype(np.float32))
-    return np.clip(bg + rng.normal(0, 0.01, bg.shape), 0, 1).astype(np.float32)
-
-
-def tone_matched_backdrop(rng: np.random.Generator, shape: tuple[int, int], object_pixels: np.ndarray) -> np.ndarray:
-    """`(H, W, 3)` float32: a flat studio backdrop in the tone of one of the object's lighter pixels
-    (`object_pixels`: `(K, 3)`, its opaque colours), unevenly lit, with sensor noise."""
-    if object_pixels.size == 0:
-        return studio_backdrop(rng, shape)
-    brightness = object_pixels.mean(axis=1)
-    light = object_pixels[brightness >= np.quantile(brightness, 0.75)]
-    tone = light[rng.integers(len(light))] + rng.normal(0, 0.03, 3)
-    bg = shade(rng, np.broadcast_to(np.clip(tone, 0, 1), shape + (3,)).astype(np.float32))
     return np.clip(bg + rng.normal(0, 0.01, bg.shape), 0, 1).astype(np.float32)
 
 
