@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5)
     args = parser.parse_args()
     image, trimap = workload(args.side)
-    files = request_files(image, trimap) if args.trimap else request_files(image)
+    files = request_files(image, trimap if args.trimap else None)
     if args.layout == "in-process":
         result = in_process(files, args.requests)
     else:
