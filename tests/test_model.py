@@ -16,8 +16,11 @@ from alphanet.nets.segmenter import FusedSegmenter
 from alphanet.nets.ed_layer import EDLayer
 from alphanet.export import export_scripted, inference_model, script_alphanet
 from alphanet.nets.bfloat16 import Bfloat16Segmentation
+from alphanet.nets.conv_activation import ConvActivation
 from alphanet.nets.guided_filter import refine_matte
 from alphanet.nets.inference_form import SplitDecoderStage, StemHead, StemStage, inference_form
+from alphanet.nets.layers import ConvBNReLU
+from alphanet.nets.merged_attention import MergedAttention
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
 from alphanet.model import cap_long_side, fuse
 from alphanet.nets.resize import resize_bilinear
@@ -51,6 +54,16 @@ def random_blob_mask(rng: np.random.Generator, height: int, width: int) -> np.nd
         mask[top:top + rng.integers(1, height), left:left + rng.integers(1, width)] = 1
     mask[rng.random((height, width)) < 0.02] = 1
     return mask
+
+
+def randomised_group_norms(module: torch.nn.Module) -> torch.nn.Module:
+    """`module` with every GroupNorm's affine parameters drawn away from 1 and 0, so that mixing up channels shows."""
+    with torch.no_grad():
+        for norm in module.modules():
+            if isinstance(norm, torch.nn.GroupNorm):
+                norm.weight.uniform_(0.5, 1.5)
+                norm.bias.uniform_(-0.5, 0.5)
+    return module
 
 
 def opencv_trimap(mask: np.ndarray, erode_radius: int, dilate_radius: int) -> np.ndarray:
@@ -128,21 +141,51 @@ def test_inference_form_computes_the_same_alpha_strip_by_strip_without_concatena
     with torch.no_grad():  # BatchNorm statistics far from their initial 0 / 1, so the folding is really tested
         for _ in range(3):
             net(torch.rand(2, 3, 64, 64) * 3, (torch.rand(2, 1, 64, 64) * 2).round() / 2)
-        for module in net.modules():  # attention's GroupNorm, whose statistics StemStage gathers in strips
-            if isinstance(module, torch.nn.GroupNorm):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.5, 0.5)
-    net.eval()
+    randomised_group_norms(net).eval()  # attention's GroupNorm: StemStage gathers its statistics in strips
     # 352 rows: the full-resolution stages work in 6 strips, the half-resolution ones in 3: strip edges are crossed.
     rgb, trimap = torch.rand(2, 3, 352, 96), (torch.rand(2, 1, 352, 96) * 2).round() / 2
     split = inference_form(net)
     assert isinstance(split.encoder[0], StemStage) and isinstance(split.decoder[-1], StemHead)
+    assert all(isinstance(stage.attention, MergedAttention) for stage in split.encoder[1:] if stage.attention)
+    assert not any(isinstance(module, ConvBNReLU) for module in split.modules())
+    assert any(isinstance(module, ConvActivation) for module in split.modules())
     assert all(isinstance(stage, SplitDecoderStage) for stage in split.decoder[:-1])
     assert not any(isinstance(stage, SplitDecoderStage) for stage in net.decoder)  # the original is left alone
     with torch.no_grad():
         expected = net(rgb, trimap)
         assert expected.std() > 0.01
         torch.testing.assert_close(split(rgb, trimap), expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("channels", [24, 32])
+def test_merged_attention_gives_the_four_branches_maps_eager_and_scripted(channels):
+    torch.manual_seed(channels)
+    module = randomised_group_norms(AttentionModule(channels)).eval()
+    merged = MergedAttention(module).eval()
+    features = torch.randn(2, channels, 20, 34) * 2
+    scripted = torch.jit.script(merged)
+    with torch.no_grad():
+        expected = module(features)
+        assert expected[1].std() > 0.01
+        for maps in (merged(features), scripted(features)):
+            for got, want in zip(maps, expected):
+                torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("stride,groups,relu6", [(1, 1, False), (2, 1, True), (1, 16, True)])
+def test_conv_activation_computes_conv_batchnorm_and_its_activation(stride, groups, relu6):
+    torch.manual_seed(stride + groups)
+    block = ConvBNReLU(16, 32, 3, stride=stride, groups=groups, relu6=relu6).train()
+    with torch.no_grad():
+        block(torch.randn(4, 16, 12, 12) * 4 + 1)  # BatchNorm statistics away from 0 / 1
+    block.eval()
+    fused = ConvActivation(block)
+    x = torch.randn(1, 16, 15, 22) * 4
+    with torch.no_grad():
+        expected = block(x)
+        assert (expected == 6).any() == relu6  # the clip at 6 is exercised, and only with ReLU6
+        torch.testing.assert_close(fused(x), expected, atol=1e-4, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.script(fused)(x), expected, atol=1e-4, rtol=1e-5)
 
 
 @pytest.mark.parametrize("height,width", [(1, 1), (7, 1500), (1501, 3), (3000, 4000)])

@@ -49,11 +49,16 @@ class AttentionModule(nn.Module):
         self.branches = nn.ModuleList([AttentionBranch(channels) for _ in range(4)])
 
     def forward(self, features: Tensor) -> Tuple[Tensor, Tensor]:
-        scores = torch.sigmoid(torch.cat([branch(features) for branch in self.branches], dim=1))
-        # Channel k of `scores` is position (k // 2, k % 2) of each 2x2 window once pixel-shuffled.
-        encoder_map = F.pixel_shuffle(torch.softmax(scores, dim=1), 2)
-        decoder_map = F.pixel_shuffle(scores, 2)
-        return encoder_map, decoder_map
+        return attention_maps(torch.cat([branch(features) for branch in self.branches], dim=1))
+
+
+def attention_maps(logits: Tensor) -> Tuple[Tensor, Tensor]:
+    """The four branches' scores -> (encoder_map, decoder_map). `(N, 4, H/2, W/2) -> 2 x (N, 1, H, W)`."""
+    scores = torch.sigmoid(logits)
+    # Channel k of `scores` is position (k // 2, k % 2) of each 2x2 window once pixel-shuffled.
+    encoder_map = F.pixel_shuffle(torch.softmax(scores, dim=1), 2)
+    decoder_map = F.pixel_shuffle(scores, 2)
+    return encoder_map, decoder_map
 
 
 def attention_pool(features: Tensor, encoder_map: Tensor) -> Tensor:

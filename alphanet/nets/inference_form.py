@@ -6,6 +6,8 @@ that compute the same alpha up to float rounding with far less memory (BENCHMARK
 - Decoder stages never concatenate their two inputs (SplitDecoderStage).
 - The stem's 32-channel features, 290 MB at 1500 px, are freed as soon as the stem has pooled them instead of
   being held until the last decoder stage (StemStage, StemHead).
+- Each attention module after the stem runs its four branches as one (MergedAttention).
+- Each ConvBNReLU is one oneDNN convolution applying its activation on output (ConvActivation).
 - Optionally (`precision="bf16"`) the net computes in bfloat16 (alphanet/nets/bfloat16.py): the one change that
   is not exact, and the one that halves the time or better on CPUs with native bfloat16.
 """
@@ -17,7 +19,9 @@ from torch import Tensor, nn
 
 from alphanet.nets.attention import attention_pool, attention_unpool
 from alphanet.nets.bfloat16 import Bfloat16Matting
+from alphanet.nets.conv_activation import fold_batchnorm, fuse_conv_activations
 from alphanet.nets.layers import ConvBNReLU
+from alphanet.nets.merged_attention import MergedAttention
 from alphanet.nets.matting_net import DecoderStage, EncoderStage, MattingNet
 
 STRIP_ROWS = 64  # rows per strip: at 1024 px 64 rows ran 0.91 s, 128 rows 0.94-1.14 s (BENCHMARKS.md)
@@ -41,7 +45,7 @@ class SplitDecoderStage(nn.Module):
         depthwise, pointwise = stage.fuse[0], stage.fuse[1]
         self.depthwise_x = _depthwise_channels(depthwise, 0, in_channels)
         self.depthwise_skip = _depthwise_channels(depthwise, in_channels, depthwise[0].in_channels)
-        weight, bias = _fold_batchnorm(pointwise[0].weight, pointwise[1])
+        weight, bias = fold_batchnorm(pointwise[0].weight, pointwise[1])
         self.pointwise_x = nn.Conv2d(in_channels, weight.shape[0], 1)
         self.pointwise_skip = nn.Conv2d(weight.shape[1] - in_channels, weight.shape[0], 1, bias=False)
         with torch.no_grad():
@@ -54,8 +58,7 @@ class SplitDecoderStage(nn.Module):
     def forward(self, x: Tensor, skip: Tensor, decoder_map: Tensor) -> Tensor:
         unpooled = decoder_map.numel() > 0
         height = skip.shape[2]
-        out = torch.empty([skip.shape[0], self.pointwise_x.out_channels, height, skip.shape[3]],
-                          dtype=skip.dtype, device=skip.device).contiguous(memory_format=torch.channels_last)
+        out = empty_channels_last(skip, self.pointwise_x.out_channels, height, skip.shape[3])
         for start in range(0, height, self.strip_rows):
             stop = min(height, start + self.strip_rows)
             low, high = max(0, start - self.halo_rows), min(height, stop + self.halo_rows)
@@ -87,11 +90,12 @@ def _depthwise_channels(block: nn.Sequential, start: int, stop: int) -> ConvBNRe
     return part
 
 
-def _fold_batchnorm(weight: Tensor, norm: nn.BatchNorm2d) -> Tuple[Tensor, Tensor]:
-    """Convolution weight `(C_out, C_in, k, k)` and the eval-mode BatchNorm after it -> (weight, bias) of the
-    one convolution computing both."""
-    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-    return weight * scale[:, None, None, None], norm.bias - norm.running_mean * scale
+def empty_channels_last(like: Tensor, channels: int, height: int, width: int) -> Tensor:
+    """An uninitialised `(N, channels, height, width)` tensor with `like`'s batch size, dtype and device, in the
+    channels-last layout the convolutions write. Made in that layout: converting an empty NCHW tensor would copy
+    its garbage, which cost 10% of the call at 1024 px (docs/training-log.md)."""
+    return torch.empty([like.shape[0], channels, height, width], dtype=like.dtype, device=like.device,
+                       memory_format=torch.channels_last)
 
 
 class RowStrips(nn.Module):
@@ -113,8 +117,7 @@ class RowStrips(nn.Module):
             low, high = max(0, start - self.halo), min(height, stop + self.halo)
             part = self.body(x[:, :, low:high])[:, :, start - low:stop - low]
             if start == 0:
-                out = part.new_empty([x.shape[0], part.shape[1], height, x.shape[3]])
-                out = out.contiguous(memory_format=torch.channels_last)
+                out = empty_channels_last(part, part.shape[1], height, x.shape[3])
             out[:, :, start:stop] = part
         return out
 
@@ -124,7 +127,9 @@ class StemStage(nn.Module):
     image (the attention branches' GroupNorm takes statistics over the whole map), the pooling strip by strip,
     and the skip handed to the decoder is the stage's 4-channel input, not its 32 features: StemHead recomputes
     those per strip, so the net's largest tensor is freed when this stage returns instead of being held through
-    the whole encoder and decoder. `(N, 4, H, W) -> (input, (N, 32, H/2, W/2), decoder_map (N, 1, H, W))`."""
+    the whole encoder and decoder. The attention stays an AttentionModule: at full resolution MergedAttention
+    measured slower (docs/training-log.md). `(N, 4, H, W) -> (input, (N, 32, H/2, W/2), decoder_map (N, 1, H, W))`.
+    """
 
     def __init__(self, stage: EncoderStage):
         super().__init__()
@@ -137,8 +142,7 @@ class StemStage(nn.Module):
         features = self.stem(x)
         encoder_map, decoder_map = self.attention(features)
         height = x.shape[2]
-        pooled = features.new_empty([x.shape[0], features.shape[1], height // 2, x.shape[3] // 2])
-        pooled = pooled.contiguous(memory_format=torch.channels_last)
+        pooled = empty_channels_last(features, features.shape[1], height // 2, x.shape[3] // 2)
         for start in range(0, height, self.strip_rows):  # even bounds: STRIP_ROWS and H are even
             stop = min(height, start + self.strip_rows)
             pooled[:, :, start // 2:stop // 2] = attention_pool(features[:, :, start:stop],
@@ -184,7 +188,8 @@ PRECISIONS = ("fp32", "bf16")
 def inference_form(net: MattingNet, precision: str = "fp32") -> nn.Module:
     """A copy of a trained MattingNet, in eval mode, computing the same alpha up to float rounding with less
     memory: the stem as StemStage, the other encoder stage bodies in RowStrips, decoder stages as
-    SplitDecoderStages, the last one and the prediction as StemHead (BENCHMARKS.md); with `precision="bf16"`
+    SplitDecoderStages, the last one and the prediction as StemHead (BENCHMARKS.md), each attention module after the
+    stem as a MergedAttention and each ConvBNReLU as a ConvActivation; with `precision="bf16"`
     wrapped in Bfloat16Matting."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -193,8 +198,11 @@ def inference_form(net: MattingNet, precision: str = "fp32") -> nn.Module:
     net.encoder[0] = StemStage(net.encoder[0])
     for stage in net.encoder[1:]:
         stage.body = RowStrips(stage.body, receptive_radius(stage.body))
+        if stage.attention is not None:
+            stage.attention = MergedAttention(stage.attention)
     decoder = [SplitDecoderStage(stage) for stage in net.decoder]
     decoder[-1] = StemHead(decoder[-1], stem, net.predict)
     net.decoder = nn.ModuleList(decoder)
     net.predict = nn.Identity()  # StemHead predicts
+    fuse_conv_activations(net)  # after the halos above were taken from the nn.Conv2d modules
     return Bfloat16Matting(net) if precision == "bf16" else net
