@@ -363,7 +363,9 @@ def cpu_model() -> Tuple[str, int]:
 def commit(out: Optional[Path]) -> str:
     """The short commit, and whether tracked files (other than the report being written) differ from it."""
     head = output(["git", "rev-parse", "--short", "HEAD"]) or "unknown"
-    changed = [line[3:] for line in output(["git", "status", "--porcelain", "--untracked-files=no"]).splitlines()]
+    # each line: a status of one or two letters, then the path (output() strips the first line's leading space)
+    status = output(["git", "status", "--porcelain", "--untracked-files=no"])
+    changed = [line.split(maxsplit=1)[1] for line in status.splitlines()]
     ignored = {str(out.resolve().relative_to(REPO))} if out and out.resolve().is_relative_to(REPO) else set()
     return head + (" with uncommitted changes" if set(changed) - ignored else "")
 

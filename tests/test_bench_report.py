@@ -167,3 +167,15 @@ def test_unknown_names_are_refused():
 def test_make_bench_writes_benchmarks_md_with_the_report():
     words = program_words("bench.report", "bench")
     assert words and words[words.index("--out") + 1] == "BENCHMARKS.md"
+
+
+CHANGED = "abc1234 with uncommitted changes"
+
+
+@pytest.mark.parametrize("status,expected", [(" M BENCHMARKS.md", "abc1234"),
+                                             (" M BENCHMARKS.md\n M alphanet/model.py", CHANGED),
+                                             ("M  alphanet/model.py", CHANGED), ("", "abc1234")])
+def test_the_commit_is_marked_changed_only_for_files_other_than_the_report(monkeypatch, status, expected):
+    answers = {"rev-parse": "abc1234", "status": status.strip()}  # as output() gives it: stripped
+    monkeypatch.setattr(report, "output", lambda command: answers[command[1]])
+    assert report.commit(REPO / "BENCHMARKS.md") == expected
