@@ -141,12 +141,12 @@ train-e2e: train-pretrain
 
 # --- Benchmarks: `make bench` (bench/report.py) --------------------------------------------------------------------
 # Rewrites BENCHMARKS.md from one run on this machine against the archive `make mar` builds with its defaults:
-# about 15 minutes on 2 cores. Run it alone on a quiet machine; `python -m bench.report --quick` checks it in minutes.
+# about 8 minutes on 2 cores. Run it alone on a quiet machine; `python -m bench.report --quick` checks it in minutes.
 # The default archive as `make mar` built it on 2026-12-02 (commit f322adb), before the fused stage and the speed
 # work: the person segmenter, mirror averaging and the guided filter on the whole photo, the matting net in PRECISION
-# (then as now bf16 where the CPU computes it). Exported by that commit's own code, so that today's faster graph
-# does not flatter it; bench/report.py times the default against it in the same run. (Defined before the rule that
-# needs it: make expands a rule's prerequisites as it reads them.)
+# (then as now bf16 where the CPU computes it). Exported by that commit's own code (a clone with its history), so
+# that today's faster graph does not flatter it; bench/report.py times the default against it in the same run.
+# (Defined before the rule that needs it: make expands a rule's prerequisites as it reads them.)
 BASELINE := $(MODEL_STORE)/baseline.pt
 BASELINE_COMMIT := f322adb
 

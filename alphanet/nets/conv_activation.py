@@ -1,11 +1,12 @@
 """Convolutions that apply their ReLU or ReLU6 as they write their output, for the archive's graph.
 
 A ConvBNReLU in eval mode is one convolution (its BatchNorm folds into the weights) followed by an activation
-that reads and writes the whole output once more; in the matting net that clamp alone took 9% of the call
-(docs/training-log.md). oneDNN, which runs PyTorch's CPU convolutions, can apply the activation inside the
-convolution (a "post-op"), and PyTorch exposes that as `torch.ops.mkldnn._convolution_pointwise`. Exact up to
-float rounding; used only where PyTorch was built with oneDNN (every x86 build), otherwise the graph keeps its
-modules as they are.
+that reads and writes the whole output once more; in the matting net those clamps took 10% of the call at 1024 px
+(docs/deployment.md, "Where the call's time goes"). oneDNN, which runs PyTorch's CPU convolutions, can apply the
+activation inside the convolution (a "post-op"), and PyTorch exposes that as
+`torch.ops.mkldnn._convolution_pointwise`. Exact up to float rounding. Used where the exporting PyTorch has oneDNN
+(every x86 build), otherwise the graph keeps its modules as they are; the archive then needs a PyTorch with oneDNN
+where it runs too.
 """
 from typing import List, Optional, Tuple, Union
 

@@ -93,7 +93,7 @@ def _depthwise_channels(block: nn.Sequential, start: int, stop: int) -> ConvBNRe
 def empty_channels_last(like: Tensor, channels: int, height: int, width: int) -> Tensor:
     """An uninitialised `(N, channels, height, width)` tensor with `like`'s batch size, dtype and device, in the
     channels-last layout the convolutions write. Made in that layout: converting an empty NCHW tensor would copy
-    its garbage, which cost 10% of the call at 1024 px (docs/training-log.md)."""
+    its garbage, which cost 9% of the call at 1024 px (docs/deployment.md)."""
     return torch.empty([like.shape[0], channels, height, width], dtype=like.dtype, device=like.device,
                        memory_format=torch.channels_last)
 
@@ -128,7 +128,7 @@ class StemStage(nn.Module):
     and the skip handed to the decoder is the stage's 4-channel input, not its 32 features: StemHead recomputes
     those per strip, so the net's largest tensor is freed when this stage returns instead of being held through
     the whole encoder and decoder. The attention stays an AttentionModule: at full resolution MergedAttention
-    measured slower (docs/training-log.md). `(N, 4, H, W) -> (input, (N, 32, H/2, W/2), decoder_map (N, 1, H, W))`.
+    measured slower (docs/deployment.md). `(N, 4, H, W) -> (input, (N, 32, H/2, W/2), decoder_map (N, 1, H, W))`.
     """
 
     def __init__(self, stage: EncoderStage):

@@ -6,7 +6,7 @@ as one group convolution with four times the outputs, GroupNorm over all branche
 convolutions as one block-diagonal convolution and their scores as one grouped convolution. Block-diagonal rather
 than grouped: oneDNN's grouped convolutions of 16 channels per group measured slower than the dense one, zeros
 and all; and the group convolution's output order (input group, then branch) is kept, since reordering it costs a
-copy (docs/training-log.md). Exact: the same sums; the weights are only rearranged.
+copy (docs/deployment.md). Exact: the same sums; the weights are only rearranged.
 """
 from typing import List, Tuple
 
