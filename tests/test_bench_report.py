@@ -29,8 +29,9 @@ def fake_output(module: str, options) -> str:
                            "peak_rss_before_call_mib": 400, "peak_rss_mib": 400 + size, "median_s": size / 1000})
     if module == "bench.archives_in_turn":
         size = int(options[options.index("--size") + 1])
-        return "\n".join(json.dumps({"archive": archive, "size": size, "threads": 2, "rounds": 10,
-                                     "median_s": size * ratio / 1000, "x_first": ratio})
+        photos = options[options.index("--photos") + 1:]
+        return "\n".join(json.dumps({"photo": photo, "archive": archive, "size": size, "threads": 2, "rounds": 10,
+                                     "median_s": size * ratio / 1000, "x_first": ratio}) for photo in photos
                          for archive, ratio in (("model_store/baseline.pt", 1.0), ("model_store/alphanet.pt", 0.4)))
     if module == "bench.segmenters":
         return SEGMENTERS_OUTPUT
@@ -102,9 +103,10 @@ def test_json_lines_become_tables_with_units():
     assert "| 1024 px | 2 | 1.024 s | 400 MiB | 1424 MiB | 1024 MiB |" in found["The model call in process"]
     assert "| 1500 px | 2 | 1.5 s | 400 MiB | 1900 MiB | 1500 MiB |" in found["The model call in process"]
     peer = found["The default against the archive of 2026-12-02, and so against IS-Net"]
-    assert "| before (2026-12-02) | 1024 px | 2 | 1.024 s | 1.0 | 1.20 |" in peer  # 1411 / 1178: the 1.2x
-    assert "| default | 1024 px | 2 | 0.4096 s | 0.4 | 2.99 |" in peer  # 1411 / (1178 x 0.4)
-    assert "| default | 1500 px | 2 | 0.6 s | 0.4 | - |" in peer  # the peer was timed at 1024 px only
+    for photo in report.PEER_PHOTOS:
+        assert f"| {photo} | before (2026-12-02) | 1024 px | 2 | 1.024 s | 1.0 | 1.20 |" in peer  # the 1.2x
+        assert f"| {photo} | default | 1024 px | 2 | 0.4096 s | 0.4 | 2.99 |" in peer  # 1411 / (1178 x 0.4)
+        assert f"| {photo} | default | 1500 px | 2 | 0.6 s | 0.4 | - |" in peer  # the peer was timed at 1024 only
     serving = found["Over HTTP: TorchServe against the same work in process"]
     for side in (1024, 1500):
         assert f"| 2x1 | {side} px | 1.3 s | - | 1.5 photos/s | 0.75 | 9.5 s | 0.1 |" in serving
