@@ -2,7 +2,7 @@
 achieved GFLOP/s as a fraction of the machine's fp32 and bf16 matrix-multiply peaks measured in the same run.
 
     python -m bench.bench_model [--sizes 512 1024 1500] [--repeats 5] [--threads N] [--weights FILE]
-                                [--segmenter deeplab|selfie] [--precision fp32|bf16] [--no-mirror-average]
+                                [--segmenter deeplab|selfie] [--precision fp32|bf16] [--mirror-average]
 
 Photos are the shared astronaut photo resized to a square of each size (a real image, so the ED band is a real
 band). Not part of the test run: it prints figures for BENCHMARKS.md.
@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from alphanet.training.checkpoint import given_overrides, load_alphanet
+from alphanet.training.checkpoint import given_overrides, load_as_archive
 from alphanet.export import script_alphanet
 from alphanet.nets.inference_form import PRECISIONS
 from alphanet.shared_data import square_photo
@@ -61,14 +61,14 @@ def main() -> None:
     parser.add_argument("--segmenter", choices=("deeplab", "selfie"))
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="the scripted matting net's")
     parser.add_argument("--mirror-average", action=argparse.BooleanOptionalAction,
-                        help="matte the mirror image too and average (default: the weights file's, on)")
+                        help="matte the mirror image too and average (default: the archive's, off)")
     parser.add_argument("--guided-filter", action=argparse.BooleanOptionalAction,
-                        help="refine the matte with the photo as guide (default: the weights file's, on)")
+                        help="refine the matte with the photo as guide (default: the weights file's)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    eager = load_alphanet(args.weights, **given_overrides(segmenter=args.segmenter,
-                                                          mirror_average=args.mirror_average,
-                                                          guided_filter=args.guided_filter))
+    eager = load_as_archive(args.weights, **given_overrides(segmenter=args.segmenter,
+                                                            mirror_average=args.mirror_average,
+                                                            guided_filter=args.guided_filter))
     scripted = script_alphanet(eager, args.precision)
     with tempfile.TemporaryDirectory() as tmp:
         scripted.save(f"{tmp}/alphanet.pt")

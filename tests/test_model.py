@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from alphanet.nets.attention import AttentionModule, attention_pool, attention_unpool
-from alphanet.training.checkpoint import DEFAULT_WEIGHTS, AlphaNetConfig, build_alphanet, load_alphanet
+from alphanet.training.checkpoint import (DEFAULT_WEIGHTS, AlphaNetConfig, build_alphanet, load_alphanet,
+                                         load_as_archive)
 from alphanet.nets.segmenter import FusedSegmenter
 from alphanet.nets.ed_layer import EDLayer
 from alphanet.export import export_scripted, inference_model, script_alphanet
@@ -280,9 +281,14 @@ def test_the_default_weights_load_as_the_default_archive():
     default = load_alphanet()
     assert (default.mirror_average, default.guided_filter, default.band_matting) == (False, True, True)
     assert isinstance(default.segmenter, FusedSegmenter)
-    # The same file named by its path: its own config, as any weights file's (band matting on where it is unset).
+    # The same file named by its path: its own config, as any weights file's (band matting on where it is unset);
+    # what the evaluations score, load_as_archive, gives it the archive's choices as `make mar WEIGHTS=` does.
     named = load_alphanet(DEFAULT_WEIGHTS)
     assert (named.mirror_average, named.band_matting) == (True, True)
+    assert not isinstance(named.segmenter, FusedSegmenter)
+    as_archive = load_as_archive(DEFAULT_WEIGHTS)
+    assert not as_archive.mirror_average and isinstance(as_archive.segmenter, FusedSegmenter)
+    assert load_as_archive(DEFAULT_WEIGHTS, mirror_average=True).mirror_average
     assert not load_alphanet(None, band_matting=False).band_matting
 
 

@@ -47,7 +47,7 @@ from PIL import Image
 from pymatting import estimate_alpha_cf, estimate_alpha_knn
 from tqdm import tqdm
 
-from alphanet.training.checkpoint import DEFAULT_WEIGHTS, load_alphanet
+from alphanet.training.checkpoint import DEFAULT_WEIGHTS, load_as_archive
 from alphanet.data.image_io import DatasetError, read_alpha, read_rgb
 # The readers' folder finding and pairing by name, without the check they make when built, which opens every
 # file and stops at the first one it cannot read.
@@ -406,7 +406,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="folder with image/ + alpha/ [+ trimap/]")
     model = parser.add_mutually_exclusive_group()
-    model.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's)")
+    model.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's), scored as "
+                                                    "`make mar WEIGHTS=FILE` builds it (fused stage, one pass)")
     model.add_argument("--scripted", type=Path, help="scripted AlphaNet file (python -m alphanet.export)")
     parser.add_argument("--trimaps", type=Path, help=f"ground-truth trimaps (default: DATA/{TRIMAP_FOLDER} if "
                                                      "present, else made from the ground-truth alpha)")
@@ -440,7 +441,7 @@ def skipped_lines(skipped: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> str:
     """The whole evaluation for parsed arguments; writes everything to args.out and returns the report."""
     dataset = EvaluationSet(args.data, args.trimaps, args.band_width, args.limit)
-    model = torch.jit.load(str(args.scripted)) if args.scripted else load_alphanet(args.weights)
+    model = torch.jit.load(str(args.scripted)) if args.scripted else load_as_archive(args.weights)
     alphanet = AlphaNetMatting(model)
     args.out.mkdir(parents=True, exist_ok=True)
     rows, skipped = evaluate(dataset, alphanet, trimap_methods(args.methods, alphanet, args.baseline_max_side),

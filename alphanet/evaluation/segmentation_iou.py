@@ -26,7 +26,7 @@ from tqdm import tqdm
 from alphanet.data.image_io import DatasetError
 from alphanet.export import inference_model
 from alphanet.nets.inference_form import PRECISIONS
-from alphanet.training.checkpoint import DEFAULT_ARCHIVE, SEGMENTERS, given_overrides, load_alphanet
+from alphanet.training.checkpoint import SEGMENTERS, given_overrides, load_as_archive
 from alphanet.data.readers import ImageAlphaReader
 from alphanet.nets.resize import cap_long_side
 from alphanet.training.validation import mask_iou
@@ -79,10 +79,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    # A candidate is compared with the default as the archive would run it: a training run's file says mirror
-    # averaging on, which doubles the matting and moves the matte's IoU by up to 0.004.
-    choices = {**DEFAULT_ARCHIVE, **given_overrides(segmenter=args.segmenter, seg_input_size=args.seg_input_size)}
-    model = inference_model(load_alphanet(args.weights, **choices), args.precision)
+    choices = given_overrides(segmenter=args.segmenter, seg_input_size=args.seg_input_size)
+    model = inference_model(load_as_archive(args.weights, **choices), args.precision)
     rows = [("folder", "name", "iou") + (("cutout_iou",) if args.cutout else ())]
     for folder in args.data:
         try:

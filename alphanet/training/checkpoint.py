@@ -128,6 +128,13 @@ def load_alphanet(path: Optional[Union[str, Path]] = None, **overrides) -> Alpha
     return model.to(memory_format=torch.channels_last).eval()  # the layout forward() computes in
 
 
+def load_as_archive(path: Optional[Union[str, Path]] = None, **overrides) -> AlphaNet:
+    """A weights file (default: the project's) with the default archive's choices, as `make mar WEIGHTS=FILE`
+    builds it, then `overrides`: what the evaluations score, so that a training run's file (whose config keeps
+    its run's choices, mirror averaging on) is compared with the default as the archive would run it."""
+    return load_alphanet(path, **{**DEFAULT_ARCHIVE, **overrides})
+
+
 def _moved_segmenter(state: dict, saved: str, wanted: str, fresh: dict) -> dict:
     """A file's state for another segmenter than the one it was saved with: its matting net, its DeepLab weights
     where both segmenters hold DeepLab, and the wanted segmenter's own (converted) weights for the rest."""
