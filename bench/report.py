@@ -25,8 +25,8 @@ It runs, in this order (NAME: what), in about 8 minutes on a 2-core AMD EPYC wit
 
 Not run: bench.bench_model and bench.guided_filter (they script the selfie or DeepLab stage, not the default fused
 one), bench.backend_latency (it needs the Triton virtualenv), bench.load_test's 1000-request run (about 7
-minutes at 256 px on its own), and the probes of quality choices whose figures the model card and the training log
-give: bench.matting_options, bench.closed_form, bench.int8_bodies.
+minutes at 256 px on its own), and the probes of quality choices whose figures the model card, the training log and
+docs/deployment.md give: bench.matting_options, bench.closed_form, bench.int8_bodies, bench.full_pass_share.
 
 Each section gets the date (`date -u +%F`), the commit (`git rev-parse --short HEAD`, "with uncommitted changes"
 when tracked files differ from it), the CPU (`lscpu`'s model name and CPU count) and the load average when it
