@@ -33,9 +33,8 @@ from alphanet.model import fuse  # noqa: E402
 from alphanet.nets.closed_form import refine_closed_form  # noqa: E402
 from alphanet.nets.guided_filter import refine_matte  # noqa: E402
 from alphanet.training.checkpoint import load_alphanet  # noqa: E402
+from bench.matting_options import REAL_VAL, SETS  # noqa: E402
 
-DATA = Path("runs/data/real_val")
-SETS = ["stamps_studio", "stamps_scene", "portraits_studio", "portraits_scene"]
 METRICS = ("sad", "mse", "grad")
 
 
@@ -118,7 +117,7 @@ def table(rows: dict[str, list[dict]], title: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="+", default=SETS)
+    parser.add_argument("--sets", nargs="+", default=list(SETS))
     parser.add_argument("--limit", type=int, default=40, help="at most this many images per set (the first by name)")
     parser.add_argument("--settings", nargs="+", type=parse_setting,
                         default=[(0.003, 50), (0.003, 100), (0.003, 200), (0.03, 100), (0.0003, 100)],
@@ -132,7 +131,7 @@ def main() -> None:
           "trimaps, band 10 px; SAD and Grad / 1000 and MSE over the unknown region\n")
     everything: dict[str, list[dict]] = defaultdict(list)
     for name in args.sets:
-        dataset = EvaluationSet(DATA / name, band_width=10, limit=args.limit)
+        dataset = EvaluationSet(REAL_VAL / name, band_width=10, limit=args.limit)
         rows: dict[str, list[dict]] = defaultdict(list)
         for index in range(len(dataset.names)):
             case = dataset.case(index)

@@ -23,9 +23,8 @@ from alphanet.nets.inference_form import PRECISIONS
 from alphanet.nets.resize import cap_long_side
 from alphanet.training.checkpoint import load_alphanet
 from alphanet.training.validation import mask_iou
+from bench.matting_options import REAL_VAL, SETS
 
-REAL_VAL = Path("runs/data/real_val")
-SETS = ("stamps_studio", "stamps_scene", "portraits_studio", "portraits_scene")
 
 
 def enlarged(photo: np.ndarray, alpha: np.ndarray, side: int):
@@ -36,12 +35,16 @@ def enlarged(photo: np.ndarray, alpha: np.ndarray, side: int):
     return image, cv2.resize(alpha.astype(np.float32), size, interpolation=cv2.INTER_LINEAR) > 0.5
 
 
-def windows_at(model, image: torch.Tensor, share: float) -> int:
-    """How many windows the model mattes `image` in at `full_pass_share = share` (1: the full pass or one tile)."""
+def routes_differ(model, image: torch.Tensor, shares) -> bool:
+    """Whether the model mattes `image` in a different number of windows at the two `full_pass_share`s (one
+    window: the full pass), from one run of its segmentation stage."""
     with torch.no_grad():
-        rgb = cap_long_side(image.permute(2, 0, 1)[None].float() / 255.0, model.max_side)
+        trimap = model.predict_trimap(cap_long_side(image.permute(2, 0, 1)[None].float() / 255.0, model.max_side))
+    counts = set()
+    for share in shares:
         model.full_pass_share = share
-        return len(model.matting_windows(model.predict_trimap(rgb))[2])
+        counts.add(len(model.matting_windows(trimap)[2]))
+    return len(counts) > 1
 
 
 def matte_iou(model, image: torch.Tensor, truth: np.ndarray, share: float) -> float:
@@ -72,7 +75,7 @@ def main() -> None:
             sample = reader.read(index, rng=None)
             photo, truth = enlarged(sample.fg, sample.alpha, args.side)
             image = torch.from_numpy(photo)
-            if windows_at(model, image, first) != windows_at(model, image, second):
+            if routes_differ(model, image, args.shares):
                 pairs.append([matte_iou(model, image, truth, share) for share in args.shares])
         ious = np.array(pairs).reshape(-1, 2)
         means = ious.mean(axis=0) if len(ious) else [float("nan")] * 2

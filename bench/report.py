@@ -193,6 +193,14 @@ PEER_MS, BEFORE_MS = 1411, 1178
 PEER_PHOTOS = ("astronaut.png", "coffee.png")
 
 
+def peer_run(size: str, rounds: str, quick_size: str) -> Run:
+    """bench.archives_in_turn on `before` and the default at one size (--quick: one round of one photo)."""
+    def options(side: str, turns: str, *photos: str) -> Tuple[str, ...]:
+        return ("--json", BASELINE, "model_store/alphanet.pt", "--size", side, "--threads", "2", "--rounds", turns,
+                "--photos", *photos)
+    return Run(options(size, rounds, *PEER_PHOTOS), options(quick_size, "1", PEER_PHOTOS[0]))
+
+
 def faster_than_peer(record: dict) -> str:
     """At 1024 px, how many times faster than IS-Net medium the archive's ratio to `before` makes it."""
     if record.get("size") != 1024 or not record.get("x_first"):
@@ -238,14 +246,7 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
         f"{PEER_MS} ms on a 1024 px photo where `before` took {BEFORE_MS} ms on the same 2 threads, so at 1024 px "
         f"the last column carries the ratio over: {PEER_MS} / ({BEFORE_MS} x the ratio), how many times faster "
         "than IS-Net medium the call is (the target: 3).",
-        (Run(("--json", BASELINE, "model_store/alphanet.pt", "--size", "1024", "--threads", "2", "--rounds", "10",
-              "--photos", *PEER_PHOTOS),
-             ("--json", BASELINE, "model_store/alphanet.pt", "--size", "256", "--threads", "2", "--rounds", "1",
-              "--photos", PEER_PHOTOS[0])),
-         Run(("--json", BASELINE, "model_store/alphanet.pt", "--size", "1500", "--threads", "2", "--rounds", "5",
-              "--photos", *PEER_PHOTOS),
-             ("--json", BASELINE, "model_store/alphanet.pt", "--size", "320", "--threads", "2", "--rounds", "1",
-              "--photos", PEER_PHOTOS[0]))),
+        (peer_run("1024", "10", "256"), peer_run("1500", "5", "320")),
         json_table(("photo", unit("photo", "")),
                    ("archive", lambda r: "before (2026-12-02)" if r.get("archive") == BASELINE else "default"),
                    ("size", unit("size", " px")), ("threads", unit("threads", "")),
