@@ -21,9 +21,10 @@ MIRROR ?= off
 # The guided filter (on: refine the matte with the photo as guide; smoother, truer edges on the validation
 # composites for about 2 % of a call's time, MODEL_CARD.md / BENCHMARKS.md) or off (the matting net's matte as it is).
 GUIDED_FILTER ?= on
-# Closed-form refinement (on: then closed-form matting of the band with the matte so far as a weak prior; better
-# edges on the real validation crops, about 1.8x the call's time, MODEL_CARD.md) or off.
-CLOSED_FORM ?= off
+# Closed-form refinement: closed-form matting of the band with the matte so far as a weak prior. trimap (the
+# default): for calls that give a trimap, where it beat pymatting's closed-form and KNN on the real validation's
+# edges; on: in automatic mode too (SAD for MSE there, about 1.8x the call's time; MODEL_CARD.md); off: never.
+CLOSED_FORM ?= trimap
 # The weights packed into the archive: empty for the project's default (alphanet/weights/alphanet_default.pt), or
 # a file `python -m alphanet.training.checkpoint` wrote from your own training runs: `make serve WEIGHTS=my.pt`.
 WEIGHTS ?=
@@ -49,7 +50,7 @@ $(MAR): $(INSTALLED) $(BUILD_STAMP) handlers/alphanet_handler.py config/model-co
 		$(if $(WEIGHTS),--weights $(WEIGHTS)) \
 		$(if $(filter off,$(MIRROR)),--no-mirror-average,--mirror-average) \
 		$(if $(filter off,$(GUIDED_FILTER)),--no-guided-filter,--guided-filter) \
-		$(if $(filter on,$(CLOSED_FORM)),--closed-form,--no-closed-form)
+		--closed-form $(CLOSED_FORM)
 	$(BIN)/torch-model-archiver --force --model-name alphanet --version 1.0 --export-path $(MODEL_STORE) \
 		--serialized-file $(SCRIPTED) --handler handlers/alphanet_handler.py \
 		--config-file config/model-config.yaml

@@ -15,7 +15,7 @@ import torch
 from alphanet.training.checkpoint import SEGMENTERS, given_overrides, load_alphanet
 from alphanet.nets.bfloat16 import bfloat16_segmenter
 from alphanet.nets.inference_form import PRECISIONS, inference_form
-from alphanet.model import AlphaNet
+from alphanet.model import CLOSED_FORM_MODES, AlphaNet
 from alphanet.quiet_jit import quiet_jit
 
 
@@ -72,10 +72,11 @@ def main(argv: Optional[list] = None) -> None:
                         help="run the matting net on tiles around the unknown band only "
                              "(alphanet/nets/band_tiles.py), the full pass where they would cover most of the photo; "
                              "default: the weights file's (on)")
-    parser.add_argument("--closed-form", action=argparse.BooleanOptionalAction,
-                        help="then refine the matte by closed-form matting with it as a weak prior "
-                             "(alphanet/nets/closed_form.py): better real edges (MODEL_CARD.md) for about 1.8x the "
-                             "call's time (docs/deployment.md); default: the weights file's (off)")
+    parser.add_argument("--closed-form", choices=CLOSED_FORM_MODES,
+                        help="when to refine the matte by closed-form matting with it as a weak prior "
+                             "(alphanet/nets/closed_form.py): off, trimap (for calls that give a trimap: better real "
+                             "edges, MODEL_CARD.md) or on (also in automatic mode, about 1.8x the call's time, "
+                             "docs/deployment.md); default: trimap with the project's weights, a named weights file's own")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="the matting net's and DeepLab's arithmetic: fp32 (exact, any CPU) or bf16 (1.5x faster "
                              "calls on CPUs with AVX512-BF16 or AMX, 2.4x slower elsewhere; docs/deployment.md)")

@@ -18,6 +18,15 @@ from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
 from alphanet.nets.resize import cap_long_side, pad_to_multiple, resize_bilinear
 
 DEFAULT_MAX_SIDE = 1500
+# When forward() refines the matte by closed-form matting: never, only when the caller gives the trimap, or always.
+# With a true trimap it lowered SAD, MSE and gradient on every real validation set; with the automatic trimap's wide
+# band it traded MSE for SAD at 0.8x more call time (MODEL_CARD.md), hence "trimap" in the default archive.
+CLOSED_FORM_MODES = ("off", "trimap", "on")
+# Its time and memory follow the band's area (about 300 bytes a band pixel; a trimap half unknown at 1500 px took
+# a worker from 0.83 to 1.15 GiB): a call whose band has more pixels than this keeps the guided filter's matte, so
+# that no request costs a worker more than about 80 MB and 0.5 s on 2 threads for it. A 1024 px photo's automatic
+# band is 12-23 % of it (docs/deployment.md).
+CLOSED_FORM_MAX_BAND = 2 ** 18
 
 
 def check_image(image: Tensor) -> None:
@@ -52,14 +61,17 @@ class AlphaNet(nn.Module):
     on nearly every validation image, for twice the matting net's time); `guided_filter`: forward() refines the
     net's matte with the photo as guide (alphanet/nets/guided_filter.py); `band_matting`: forward() runs the net on
     tiles around the unknown band only (alphanet/nets/band_tiles.py): the cost follows the band's length, not the
-    photo's area; `closed_form`: forward() then refines the matte by closed-form matting with it as a weak prior
-    (alphanet/nets/closed_form.py): better real edges, about 1.8x the call's time. Training calls `matte` once,
-    unrefined."""
+    photo's area; `closed_form` (one of CLOSED_FORM_MODES): when forward() then refines the matte by closed-form
+    matting with it as a weak prior (alphanet/nets/closed_form.py): never, only for a given trimap, or always; in
+    each case only where the band has at most `closed_form_max_band` pixels.
+    Training calls `matte` once, unrefined."""
 
     def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
                  max_side: int = DEFAULT_MAX_SIDE, mirror_average: bool = True, guided_filter: bool = True,
-                 band_matting: bool = True, closed_form: bool = False):
+                 band_matting: bool = True, closed_form: str = "off"):
         super().__init__()
+        if closed_form not in CLOSED_FORM_MODES:
+            raise ValueError(f"closed_form must be one of {CLOSED_FORM_MODES}, got {closed_form!r}")
         self.segmenter = segmenter
         self.matting_net = matting_net
         self.ed_layer = ed_layer
@@ -68,6 +80,7 @@ class AlphaNet(nn.Module):
         self.guided_filter = guided_filter
         self.band_matting = band_matting
         self.closed_form = closed_form
+        self.closed_form_max_band = CLOSED_FORM_MAX_BAND
         self.tile = TILE
         self.tile_margin = MARGIN
         self.tiles_per_batch = 4  # 4 x 320 x 320: under half the pixels of a 1024 px photo, so no higher peak
@@ -136,6 +149,7 @@ class AlphaNet(nn.Module):
     def forward(self, image: Tensor, trimap: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """uint8 `(H, W, 3)` RGB [, uint8 `(H, W)` trimap] -> (alpha, trimap), float32 `(H, W)` each."""
         check_image(image)
+        closed_form = self.closed_form == "on" or (self.closed_form == "trimap" and trimap is not None)
         height, width = image.shape[0], image.shape[1]
         rgb = cap_long_side(image.permute(2, 0, 1)[None].float() / 255.0, self.max_side)
         if trimap is None:
@@ -150,7 +164,7 @@ class AlphaNet(nn.Module):
             # last: it scored better on the real crops with the guided filter's matte as its prior than with the net's.
             if self.guided_filter:
                 raw_alpha = refine_matte(rgb, fuse(raw_alpha, capped_trimap))
-            if self.closed_form:
+            if closed_form and int((capped_trimap == 0.5).sum()) <= self.closed_form_max_band:
                 raw_alpha = refine_closed_form(rgb, fuse(raw_alpha, capped_trimap).clamp(0.0, 1.0), capped_trimap)
             raw_alpha = resize_bilinear(raw_alpha, [height, width]).clamp(0.0, 1.0)
             alpha = fuse(raw_alpha, full_trimap)

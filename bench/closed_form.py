@@ -2,7 +2,7 @@
 the archive refines with CLOSED_FORM=on) on the real validation composites, against the net alone, the net + guided
 filter, and pymatting's closed-form and KNN matting.
 `OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python -m bench.closed_form [--limit 40] [--sets stamps_studio ...]
-[--settings 0.003:100 0.03:100 ...] [--eps 1e-6] [--weights candidate.pt]`.
+[--settings 0.003:100 0.03:100 ...] [--eps 1e-6] [--weights candidate.pt] [--no-pymatting]`.
 
 Each set is a folder of runs/data/real_val with image/ and alpha/; each photo gets the ground-truth trimap that
 alphanet.evaluation.evaluate makes (`trimap_from_alpha`, band 10 px each side). Every method is given that trimap
@@ -75,8 +75,11 @@ def pymatting_method(estimate, case, trimap: torch.Tensor) -> torch.Tensor:
     return fuse(torch.from_numpy(alpha).float()[None, None], trimap)
 
 
-def mattes(case, model, settings: list[tuple[float, int]], eps: float) -> dict[str, tuple[float, torch.Tensor]]:
-    """Every method's (seconds, `(1, 1, H, W)` alpha) on one case; seconds is the refinement's or the method's."""
+def mattes(case, model, settings: list[tuple[float, int]], eps: float,
+           pymatting: bool = True) -> dict[str, tuple[float, torch.Tensor]]:
+    """Every method's (seconds, `(1, 1, H, W)` alpha) on one case; seconds is the refinement's or the method's.
+    `pymatting=False` leaves out pymatting's closed-form and KNN (a sweep of the refinement's settings needs them
+    once)."""
     rgb, trimap = case_tensors(case)
     net = net_matte(model, rgb, trimap)
     results = {"net": (0.0, net)}
@@ -90,6 +93,8 @@ def mattes(case, model, settings: list[tuple[float, int]], eps: float) -> dict[s
             lambda: refine_closed_form(rgb, guided, trimap, prior_weight=weight, eps=eps, iterations=iterations))
         results[f"net + guided filter + closed form (prior {weight:g}, {iterations} it)"] = (guided_seconds + seconds,
                                                                                             refined)
+    if not pymatting:
+        return results
     results["closed form (pymatting)"] = seconds_and_result(lambda: pymatting_method(estimate_alpha_cf, case, trimap))
     results["KNN (pymatting)"] = seconds_and_result(lambda: pymatting_method(estimate_alpha_knn, case, trimap))
     return results
@@ -124,6 +129,8 @@ def main() -> None:
                         help="closed-form refinements to try, each PRIOR_WEIGHT:ITERATIONS")
     parser.add_argument("--eps", type=float, default=1e-6)
     parser.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's)")
+    parser.add_argument("--no-pymatting", dest="pymatting", action="store_false",
+                        help="leave out pymatting's closed-form and KNN (their figures do not depend on the settings)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = load_alphanet(args.weights, segmenter="fused").eval()
@@ -140,7 +147,7 @@ def main() -> None:
                 continue
             start = time.perf_counter()
             megapixels = case.alpha.size / 1e6
-            for method, (seconds, alpha) in mattes(case, model, args.settings, args.eps).items():
+            for method, (seconds, alpha) in mattes(case, model, args.settings, args.eps, args.pymatting).items():
                 rows[method].append({**scores(alpha, case), "seconds": seconds, "megapixels": megapixels})
             print(f"{name}/{case.name}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
         print(table(rows, name) + "\n", flush=True)

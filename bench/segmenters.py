@@ -13,6 +13,7 @@ Not part of the test run: it prints figures for BENCHMARKS.md.
 import argparse
 import statistics
 import time
+from typing import Optional
 
 import torch
 
@@ -22,17 +23,19 @@ from alphanet.export import script_alphanet
 from alphanet.shared_data import SHARED_PHOTOS, square_photo
 
 
-def median_times(models: dict, image: torch.Tensor, repeats: int) -> dict:
-    """Median seconds per call of each model, calls interleaved round by round."""
+def median_times(models: dict, image: torch.Tensor, repeats: int, trimap: Optional[torch.Tensor] = None) -> dict:
+    """Median seconds per call of each model on `image` (and `trimap`, where given), calls interleaved round by
+    round."""
+    inputs = (image,) if trimap is None else (image, trimap)
     times = {name: [] for name in models}
     with torch.no_grad():
         for model in models.values():  # warm-up: the profiling runs of TorchScript's executor
-            model(image)
-            model(image)
+            model(*inputs)
+            model(*inputs)
         for _ in range(repeats):
             for name, model in models.items():
                 start = time.perf_counter()
-                model(image)
+                model(*inputs)
                 times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 

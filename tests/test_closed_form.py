@@ -11,12 +11,12 @@ import torch
 from PIL import Image
 
 from alphanet.export import script_alphanet
-from alphanet.model import fuse
-from alphanet.nets.closed_form import PRIOR_WEIGHT, band_box, laplacian_stencil, refine_closed_form, stencil_times
+from alphanet.model import CLOSED_FORM_MODES, fuse
+from alphanet.nets.closed_form import (EPS, PRIOR_WEIGHT, band_box, laplacian_stencil, refine_closed_form,
+                                       stencil_times)
 from alphanet.nets.guided_filter import refine_matte
-from alphanet.training.checkpoint import load_alphanet
+from alphanet.training.checkpoint import AlphaNetConfig, load_alphanet
 
-EPS = 1e-6
 SIZE = 40
 LEMUR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lemur"
 
@@ -144,6 +144,20 @@ def test_any_size_keeps_its_shape_and_range(size):
     assert torch.isfinite(refined).all() and refined.min() >= 0 and refined.max() <= 1
 
 
+def test_a_ridge_too_small_for_float32_stops_the_solve_instead_of_returning_nan():
+    """A quantised colour ramp with a ridge of 1e-12: the float32 steps lose positive definiteness (without the
+    stop, NaN within 100 steps); the solve keeps its last finite solution and the known pixels."""
+    ramp = np.tile(np.linspace(0, 1, 64), (64, 1))[..., None] * 0.5 + np.array([0.2, 0.1, 0.3])
+    rgb = as_tensor(np.round(ramp * 255) / 255).float()
+    trimap = torch.full((1, 1, 64, 64), 0.5)
+    trimap[..., :8], trimap[..., -8:] = 1.0, 0.0
+    prior = torch.rand(1, 1, 64, 64, generator=torch.Generator().manual_seed(0))
+    refined = refine_closed_form(rgb, prior, trimap, eps=1e-12)
+    assert torch.isfinite(refined).all()
+    assert torch.equal(refined[trimap != 0.5], trimap[trimap != 0.5])
+    assert (refined - prior)[trimap == 0.5].abs().mean() > 0.01  # it did solve before it stopped
+
+
 def test_scripted_matches_eager(photo):
     image, alpha = photo
     rgb, trimap = as_tensor(image).float(), as_tensor(trimap_of(alpha)).float()
@@ -152,22 +166,74 @@ def test_scripted_matches_eager(photo):
     torch.testing.assert_close(scripted(rgb, prior, trimap), refine_closed_form(rgb, prior, trimap))
 
 
-def test_the_model_refines_the_guided_filters_matte_by_closed_form():
-    """AlphaNet(closed_form=True): the net's matte, fused with the trimap and refined by the guided filter, is the
-    prior of closed-form matting; the scripted archive computes the same."""
+def lemur_crop() -> tuple[torch.Tensor, torch.Tensor]:
+    """A 128 x 160 crop of the shared lemur photo with hair against the background, and its trimap: uint8 each."""
     image = torch.from_numpy(np.array(Image.open(LEMUR / "lemur.png").convert("RGB"))[100:228, 200:360].copy())
     trimap = torch.from_numpy(np.array(Image.open(LEMUR / "lemur_trimap.png").convert("L"))[100:228, 200:360].copy())
-    model = load_alphanet(closed_form=True)
+    return image, trimap
+
+
+def test_the_model_refines_the_guided_filters_matte_by_closed_form():
+    """AlphaNet(closed_form="on"): the net's matte, fused with the trimap and refined by the guided filter, is the
+    prior of closed-form matting; the scripted archive computes the same."""
+    image, trimap = lemur_crop()
+    model = load_alphanet(closed_form="on")
     with torch.inference_mode():
         refined, levels = model(image, trimap)
         rgb = image.permute(2, 0, 1)[None].float() / 255  # under the cap: the photo as it is
         capped = levels[None, None]
         prior = fuse(refine_matte(rgb, fuse(model.matte_band(rgb, capped), capped)), capped).clamp(0, 1)
         expected = fuse(refine_closed_form(rgb, prior, capped), capped)[0, 0]
-        model.closed_form = False
+        model.closed_form = "off"
         guided, _ = model(image, trimap)
-        model.closed_form = True
+        model.closed_form = "on"
         scripted, _ = script_alphanet(model)(image, trimap)
     torch.testing.assert_close(refined, expected, atol=1e-5, rtol=0)
     assert (refined - guided).abs().max() > 0.05
     torch.testing.assert_close(scripted, refined, atol=1e-3, rtol=0)
+
+
+def test_trimap_mode_refines_given_trimaps_only():
+    """The default archive's choice, closed_form="trimap": a call with a trimap gets what "on" gives, an automatic
+    call what "off" gives; the scripted model decides the same way."""
+    image, trimap = lemur_crop()
+    model = load_alphanet()
+    assert model.closed_form == "trimap"
+    outputs = {}
+    with torch.inference_mode():
+        for mode in CLOSED_FORM_MODES:
+            model.closed_form = mode
+            outputs[mode] = (model(image, trimap)[0], model(image)[0])
+        model.closed_form = "trimap"
+        scripted = script_alphanet(model)
+        scripted_outputs = (scripted(image, trimap)[0], scripted(image)[0])
+    assert torch.equal(outputs["trimap"][0], outputs["on"][0])
+    assert torch.equal(outputs["trimap"][1], outputs["off"][1])
+    assert (outputs["on"][0] - outputs["off"][0]).abs().max() > 0.05
+    assert (outputs["on"][1] - outputs["off"][1]).abs().max() > 0.01  # automatic mode has a band to refine too
+    torch.testing.assert_close(scripted_outputs[0], outputs["on"][0], atol=1e-3, rtol=0)
+    torch.testing.assert_close(scripted_outputs[1], outputs["off"][1], atol=1e-3, rtol=0)
+
+
+def test_an_unknown_mode_is_refused_and_old_weights_files_read_as_on_or_off():
+    with pytest.raises(ValueError, match="closed_form"):
+        load_alphanet(closed_form="sometimes")
+    assert AlphaNetConfig(closed_form=True).closed_form == "on"
+    assert AlphaNetConfig(closed_form=False).closed_form == "off"
+
+
+def test_a_band_over_the_budget_keeps_the_guided_filters_matte():
+    """The refinement's cost follows the band: above `closed_form_max_band` pixels the call skips it, scripted too."""
+    image, trimap = lemur_crop()
+    band = int((trimap != 0).logical_and(trimap != 255).sum())
+    model = load_alphanet(closed_form="on")
+    with torch.inference_mode():
+        refined = model(image, trimap)[0]
+        model.closed_form_max_band = band - 1
+        skipped = model(image, trimap)[0]
+        scripted_skipped = script_alphanet(model)(image, trimap)[0]
+        model.closed_form = "off"
+        unrefined = model(image, trimap)[0]
+    assert torch.equal(skipped, unrefined)
+    assert (refined - unrefined).abs().max() > 0.05
+    torch.testing.assert_close(scripted_skipped, unrefined, atol=1e-3, rtol=0)

@@ -43,10 +43,20 @@ def test_each_weights_file_has_its_own_build_stamp():
 
 
 def test_inference_choices_reach_the_export_and_have_their_own_build_stamps():
-    for variable, flag, default in (("MIRROR", "mirror-average", "off"), ("GUIDED_FILTER", "guided-filter", "on"),
-                                    ("CLOSED_FORM", "closed-form", "off")):
+    for variable, flag, default in (("MIRROR", "mirror-average", "off"), ("GUIDED_FILTER", "guided-filter", "on")):
         other = {"on": "off", "off": "on"}[default]
         given = {"on": f"--{flag}", "off": f"--no-{flag}"}
         assert given[default] in export_arguments() and given[other] not in export_arguments()
         assert given[other] in export_arguments(f"{variable}={other}")
         assert make_value("BUILD_STAMP") != make_value("BUILD_STAMP", f"{variable}={other}")
+
+
+def test_closed_form_mode_reaches_the_export_and_has_its_own_build_stamp():
+    def mode_given(*variables: str) -> str:
+        words = export_arguments(*variables)
+        return words[words.index("--closed-form") + 1]
+
+    assert mode_given() == "trimap"
+    for mode in ("off", "on"):
+        assert mode_given(f"CLOSED_FORM={mode}") == mode
+        assert make_value("BUILD_STAMP") != make_value("BUILD_STAMP", f"CLOSED_FORM={mode}")

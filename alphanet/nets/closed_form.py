@@ -12,7 +12,7 @@ The work follows the band's area, not the photo's. A row of L reaches 2 pixels a
 on the band's bounding box grown by 2, cut into TILE x TILE cores, of which it keeps those that hold a band pixel;
 every product with L gathers each kept core with the 2 pixels around it from its neighbours. L is kept as each
 core pixel's 25 weights (a 5x5 stencil), built once from the windows' colour statistics: in float64, because the
-covariances are differences of means that float32 cannot resolve at a ridge of eps / 9 ~ 1e-7. The weights are
+covariances are differences of means that float32 cannot resolve at a ridge of eps / 9 ~ 3e-8. The weights are
 bounded, so the conjugate-gradient steps then run in float32 (the band's solution within ~2e-6 of a float64 direct
 solve on the tests' soft-edge photo).
 """
@@ -28,7 +28,10 @@ from alphanet.nets import symmetric_3x3
 # where it can. On 111 real validation crops, with the default weights of 2026-12-03, 0.001 beat 0.0001 and 0.0003
 # on SAD, MSE and gradient; 0.003 and above traded SAD for gradient (docs/training-log.md).
 PRIOR_WEIGHT = 0.001
-EPS = 1e-6  # ridge on each window's colour covariance (pymatting's epsilon: the sum's ridge, before / 9)
+# The ridge on each window's colour covariance (pymatting's epsilon: the sum's ridge, before / 9). On the 111 real
+# crops 3e-7 beat 1e-6 on SAD, MSE and gradient in every set; pymatting's 1e-7 scored the same; at 3e-8 the float32
+# steps lost positive definiteness on one crop, and 1e-5 lost on all three (docs/training-log.md).
+EPS = 3e-7
 ITERATIONS = 100  # conjugate-gradient steps
 TILE = 32  # a core's side: small enough to follow a thin band, large enough that the 2-pixel halo costs little
 
@@ -92,11 +95,17 @@ def solve(rgb: Tensor, unknown: Tensor, start: Tensor, prior_weight: float, eps:
     progress = (residual * step).sum().clamp_min(1e-30)
     # The step is zero outside the kept cores, and every step writes the same cores: one canvas serves them all.
     step_canvas = torch.zeros_like(start_canvas)
+    # In float32 the system is positive definite only down to its rounding: once a step finds no positive
+    # curvature, its length would blow up (NaN within a few steps where the ridge is tiny), so the solve stops
+    # there and keeps the solution so far.
+    running = torch.ones([], dtype=start.dtype)
     for _ in range(iterations):
         paste(step_canvas, step, core_index)
         step_tiles = gather(step_canvas, halo_index)
         product = band * stencil_times(stencil, step_tiles) + prior_weight * step
-        length = progress / (step * product).sum().clamp_min(1e-30)
+        curvature = (step * product).sum()
+        running = running * (curvature > 0).to(running.dtype)
+        length = running * progress / curvature.clamp_min(1e-30)
         solution = solution + length * step
         residual = residual - length * product
         preconditioned = inverse_diagonal * residual

@@ -42,8 +42,9 @@ ED_FRACTIONS = {"deeplab": (0.03, 0.03), "selfie": (0.04, 0.05), "fused": (0.03,
 # they were trained with, and the options of their day): both segmenters fused, and one matting pass, since
 # mirror averaging gained at most 0.004 matte IoU on any real validation set (with the guided filter on) for twice
 # the matting time. `load_alphanet()` applies them to the default weights, so the library, `alphanet export` and the
-# evaluations get the default archive; the Makefile's SEG and MIRROR say the same.
-DEFAULT_ARCHIVE = {"segmenter": "fused", "mirror_average": False}
+# evaluations get the default archive; the Makefile's SEG and MIRROR say the same. Closed-form refinement where the
+# caller gives the trimap (alphanet/model.py, CLOSED_FORM_MODES; the Makefile's CLOSED_FORM).
+DEFAULT_ARCHIVE = {"segmenter": "fused", "mirror_average": False, "closed_form": "trimap"}
 
 
 @dataclass
@@ -56,7 +57,11 @@ class AlphaNetConfig:
     mirror_average: bool = True  # files written before this field existed get it too
     guided_filter: bool = True  # as mirror_average
     band_matting: bool = True  # as mirror_average
-    closed_form: bool = False  # as mirror_average
+    closed_form: str = "off"  # as mirror_average; one of CLOSED_FORM_MODES
+
+    def __post_init__(self):
+        if isinstance(self.closed_form, bool):  # files written when it was on or off
+            self.closed_form = "on" if self.closed_form else "off"
 
 
 def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
