@@ -75,8 +75,8 @@ def main(argv: Optional[list] = None) -> None:
     parser.add_argument("--closed-form", choices=CLOSED_FORM_MODES,
                         help="when to refine the matte by closed-form matting with it as a weak prior "
                              "(alphanet/nets/closed_form.py): off, trimap (for calls that give a trimap: better real "
-                             "edges, MODEL_CARD.md) or on (also in automatic mode, about 1.8x the call's time, "
-                             "docs/deployment.md); default: trimap with the project's weights, a named weights file's own")
+                             "edges, MODEL_CARD.md) or on (also in automatic mode, about 2.2x the call's time, "
+                             "docs/deployment.md); default: trimap with the project's weights, a weights file's own")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="the matting net's and DeepLab's arithmetic: fp32 (exact, any CPU) or bf16 (1.5x faster "
                              "calls on CPUs with AVX512-BF16 or AMX, 2.4x slower elsewhere; docs/deployment.md)")

@@ -7,8 +7,8 @@ load falls on all of them alike, where separate processes run minutes apart (ben
 measures memory) can differ by a third. Each archive is called twice first (the calls that optimise the graph),
 then once per round on each shared photo (the astronaut unless --photos says otherwise) resized to a square, in
 automatic mode; with --trimap, given a trimap: the first archive's automatic trimap of the photo (a wide band, so
-a generous client's trimap; the closed-form refinement's time follows the band's area). Prints a Markdown table, or with --json one JSON object per photo and archive (bench/report.py's
-form).
+a generous client's trimap; the closed-form refinement's time follows the band's area). Prints a Markdown table,
+or with --json one JSON object per photo and archive (bench/report.py's form).
 """
 import argparse
 import json

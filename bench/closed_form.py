@@ -1,6 +1,6 @@
 """Closed-form matting refinement (alphanet/nets/closed_form.py) of the net's matte and of the guided filter's (what
-the archive refines with CLOSED_FORM=on) on the real validation composites, against the net alone, the net + guided
-filter, and pymatting's closed-form and KNN matting.
+the archive refines for a call that gives a trimap) on the real validation composites, against the net alone, the
+net + guided filter, and pymatting's closed-form and KNN matting.
 `OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python -m bench.closed_form [--limit 40] [--sets stamps_studio ...]
 [--settings 0.003:100 0.03:100 ...] [--eps 1e-6] [--weights candidate.pt] [--no-pymatting]`.
 
@@ -88,7 +88,7 @@ def mattes(case, model, settings: list[tuple[float, int]], eps: float,
     for weight, iterations in settings:
         results[f"net + closed form (prior {weight:g}, {iterations} it)"] = seconds_and_result(
             lambda: refine_closed_form(rgb, net, trimap, prior_weight=weight, eps=eps, iterations=iterations))
-        # What the archive does with CLOSED_FORM=on: the guided filter's matte as the prior.
+        # What the archive does for a call with a trimap: the guided filter's matte as the prior.
         seconds, refined = seconds_and_result(
             lambda: refine_closed_form(rgb, guided, trimap, prior_weight=weight, eps=eps, iterations=iterations))
         results[f"net + guided filter + closed form (prior {weight:g}, {iterations} it)"] = (guided_seconds + seconds,
