@@ -23,7 +23,7 @@ MIRROR ?= off
 GUIDED_FILTER ?= on
 # Closed-form refinement: closed-form matting of the band with the matte so far as a weak prior. trimap (the
 # default): for calls that give a trimap, where it beat pymatting's closed-form and KNN on the real validation's
-# edges; on: in automatic mode too (SAD for MSE there, about 1.8x the call's time; MODEL_CARD.md); off: never.
+# edges; on: in automatic mode too (SAD for MSE there, about 2.2x the call's time; MODEL_CARD.md); off: never.
 CLOSED_FORM ?= trimap
 # The weights packed into the archive: empty for the project's default (alphanet/weights/alphanet_default.pt), or
 # a file `python -m alphanet.training.checkpoint` wrote from your own training runs: `make serve WEIGHTS=my.pt`.

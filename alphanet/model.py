@@ -20,7 +20,7 @@ from alphanet.nets.resize import cap_long_side, pad_to_multiple, resize_bilinear
 DEFAULT_MAX_SIDE = 1500
 # When forward() refines the matte by closed-form matting: never, only when the caller gives the trimap, or always.
 # With a true trimap it lowered SAD, MSE and gradient on every real validation set; with the automatic trimap's wide
-# band it traded MSE for SAD at 0.8x more call time (MODEL_CARD.md), hence "trimap" in the default archive.
+# band it traded MSE for SAD for 2.2x the call's time (MODEL_CARD.md), hence "trimap" in the default archive.
 CLOSED_FORM_MODES = ("off", "trimap", "on")
 # Its time and memory follow the band's area (about 300 bytes a band pixel; a trimap half unknown at 1500 px took
 # a worker from 0.83 to 1.15 GiB): a call whose band has more pixels than this keeps the guided filter's matte, so

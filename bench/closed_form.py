@@ -2,7 +2,7 @@
 the archive refines for a call that gives a trimap) on the real validation composites, against the net alone, the
 net + guided filter, and pymatting's closed-form and KNN matting.
 `OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python -m bench.closed_form [--limit 40] [--sets stamps_studio ...]
-[--settings 0.003:100 0.03:100 ...] [--eps 1e-6] [--weights candidate.pt] [--no-pymatting]`.
+[--settings 0.003:100 0.03:100 ...] [--eps 3e-7] [--weights candidate.pt] [--no-pymatting]`.
 
 Each set is a folder of runs/data/real_val with image/ and alpha/; each photo gets the ground-truth trimap that
 alphanet.evaluation.evaluate makes (`trimap_from_alpha`, band 10 px each side). Every method is given that trimap
@@ -30,7 +30,7 @@ from pymatting import estimate_alpha_cf, estimate_alpha_knn  # noqa: E402
 from alphanet.evaluation.evaluate import EvaluationSet  # noqa: E402
 from alphanet.evaluation.metrics import UNKNOWN, gradient_error, mse, sad  # noqa: E402
 from alphanet.model import fuse  # noqa: E402
-from alphanet.nets.closed_form import refine_closed_form  # noqa: E402
+from alphanet.nets.closed_form import EPS, refine_closed_form  # noqa: E402
 from alphanet.nets.guided_filter import refine_matte  # noqa: E402
 from alphanet.training.checkpoint import load_alphanet  # noqa: E402
 from bench.matting_options import REAL_VAL, SETS  # noqa: E402
@@ -127,7 +127,7 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", type=parse_setting,
                         default=[(0.003, 50), (0.003, 100), (0.003, 200), (0.03, 100), (0.0003, 100)],
                         help="closed-form refinements to try, each PRIOR_WEIGHT:ITERATIONS")
-    parser.add_argument("--eps", type=float, default=1e-6)
+    parser.add_argument("--eps", type=float, default=EPS, help="the ridge (default: the archive's)")
     parser.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's)")
     parser.add_argument("--no-pymatting", dest="pymatting", action="store_false",
                         help="leave out pymatting's closed-form and KNN (their figures do not depend on the settings)")
