@@ -136,13 +136,19 @@ def test_encoder_attention_sums_to_one_per_window_and_decoder_is_in_unit_range()
     assert attention_unpool(pooled, decoder_map).shape == features.shape
 
 
-def test_inference_form_computes_the_same_alpha_strip_by_strip_without_concatenating_or_holding_the_stem():
-    torch.manual_seed(0)
+def trained_like_matting_net(seed: int) -> MattingNet:
+    """A MattingNet in eval mode whose BatchNorm statistics are far from their initial 0 / 1 (so that their
+    folding is really tested) and whose GroupNorms' affine parameters are drawn away from 1 and 0."""
+    torch.manual_seed(seed)
     net = MattingNet().train()
-    with torch.no_grad():  # BatchNorm statistics far from their initial 0 / 1, so the folding is really tested
+    with torch.no_grad():
         for _ in range(3):
             net(torch.rand(2, 3, 64, 64) * 3, (torch.rand(2, 1, 64, 64) * 2).round() / 2)
-    randomised_group_norms(net).eval()  # attention's GroupNorm: StemStage gathers its statistics in strips
+    return randomised_group_norms(net).eval()
+
+
+def test_inference_form_computes_the_same_alpha_strip_by_strip_without_concatenating_or_holding_the_stem():
+    net = trained_like_matting_net(seed=0)
     # 352 rows: the full-resolution stages work in 6 strips, the half-resolution ones in 3: strip edges are crossed.
     rgb, trimap = torch.rand(2, 3, 352, 96), (torch.rand(2, 1, 352, 96) * 2).round() / 2
     split = inference_form(net)
@@ -156,6 +162,26 @@ def test_inference_form_computes_the_same_alpha_strip_by_strip_without_concatena
         expected = net(rgb, trimap)
         assert expected.std() > 0.01
         torch.testing.assert_close(split(rgb, trimap), expected, atol=1e-5, rtol=0)
+
+
+def test_inference_form_computes_the_last_stage_only_around_the_band_and_exactly_there():
+    net = trained_like_matting_net(seed=1)
+    # A ring of unknown pixels: most strips' column blocks hold none of it, and the top strips none at all.
+    rows, columns = np.mgrid[:288, :320]
+    radius = np.hypot(rows - 170, columns - 150)
+    levels = np.where(radius < 50, 1.0, 0.0)
+    levels[(radius >= 50) & (radius < 58)] = 0.5
+    trimap = torch.from_numpy(levels).float()[None, None].repeat(2, 1, 1, 1)
+    rgb = torch.rand(2, 3, 288, 320)
+    split = inference_form(net)
+    band = trimap == 0.5
+    far = F.max_pool2d(band.float(), kernel_size=129, stride=1, padding=64) == 0  # no band pixel within 64 px
+    with torch.no_grad():
+        expected = net(rgb, trimap)
+        assert (expected - trimap)[far].abs().min() > 0.01  # the net's own alpha there is not the trimap
+        for got in (split(rgb, trimap), torch.jit.script(split)(rgb, trimap)):
+            torch.testing.assert_close(got[band], expected[band], atol=1e-5, rtol=0)
+            torch.testing.assert_close(got[far], trimap[far], atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("channels", [24, 32])

@@ -1,20 +1,24 @@
 """The matting net in the form inference runs: `inference_form(net)` rebuilds a trained MattingNet from modules
-that compute the same alpha up to float rounding with far less memory (BENCHMARKS.md).
+that compute the same alpha in the trimap's unknown band, the only alpha the fusion uses, up to float rounding,
+with far less memory and time (BENCHMARKS.md).
 
 - Full- and half-resolution work goes through strips of rows, each with its convolutions' radius of
   neighbouring rows as context, so temporaries are strip-sized (RowStrips, and the loops below).
 - Decoder stages never concatenate their two inputs (SplitDecoderStage).
 - The stem's 32-channel features, 290 MB at 1500 px, are freed as soon as the stem has pooled them instead of
   being held until the last decoder stage (StemStage, StemHead).
+- The last stage, full resolution's costliest after the stem, computes only the column blocks of each strip that
+  hold unknown pixels, with their context, and gives the trimap's 0 or 1 elsewhere (StemHead).
 - Each attention module after the stem runs its four branches as one (MergedAttention).
 - Each ConvBNReLU is one oneDNN convolution applying its activation on output (ConvActivation).
 - Optionally (`precision="bf16"`) the net computes in bfloat16 (alphanet/nets/bfloat16.py): the one change that
   is not exact, and the one that halves the time or better on CPUs with native bfloat16.
 """
 import copy
-from typing import Tuple
+from typing import List, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from alphanet.nets.attention import attention_pool, attention_unpool
@@ -26,6 +30,8 @@ from alphanet.nets.matting_net import DecoderStage, EncoderStage, MattingNet
 
 STRIP_ROWS = 64  # rows per strip: at 1024 px 64 rows ran 0.91 s, 128 rows 0.94-1.14 s (BENCHMARKS.md)
 HALO_ROWS = 2  # the decoder's 5x5 depthwise convolution's radius
+BAND_BLOCK = 32  # StemHead's column blocks: a strip's blocks that hold band pixels are computed, the others not
+KNOWN_LOGIT = 30.0  # StemHead's logit outside the band's blocks: sigmoid(+-30) is the trimap's 1 or 0 in float32
 
 
 class SplitDecoderStage(nn.Module):
@@ -152,28 +158,62 @@ class StemStage(nn.Module):
 
 class StemHead(nn.Module):
     """The last decoder stage (a SplitDecoderStage) and the 3x3 prediction in the form inference runs, strip by
-    strip: the stem features recomputed from the net's input rows (StemStage hands over the input, not them),
-    the stage's fusion, then the prediction. No tensor of more than one channel exists at full resolution for the
-    whole image. Exact: each strip carries the radius of all three convolutions' context.
-    `(N, C, H/2, W/2), input (N, 4, H, W), decoder_map (N, 1, H, W) -> (N, 1, H, W)` alpha logits."""
+    strip, and in each strip only on the column runs that hold unknown pixels: the stem features recomputed from
+    the net's input rows (StemStage hands over the input, not them), the stage's fusion, then the prediction.
+
+    The fusion copies the trimap wherever it is known, so only the band's alpha is ever used; at full resolution,
+    where this stage is the net's costliest after the stem, it computes little else. Each strip's columns go in
+    blocks of `block` pixels, and each run of blocks holding a band pixel is computed with the convolutions'
+    context on every side: exact in the band (and on the rest of its blocks). Elsewhere the logits are the
+    trimap's 0 or 1 (KNOWN_LOGIT), as band-only matting leaves them. No tensor of more than one channel exists at
+    full resolution for the whole image.
+    `(N, C, H/2, W/2), input (N, 4, H, W) whose last channel is the trimap, decoder_map (N, 1, H, W)
+    -> (N, 1, H, W)` alpha logits."""
 
     def __init__(self, stage: SplitDecoderStage, stem: nn.Module, predict: nn.Conv2d):
         super().__init__()
         self.stage, self.stem, self.predict = stage, stem, predict
         self.halo = receptive_radius(stem) + stage.halo_rows + receptive_radius(predict)
         self.strip_rows = STRIP_ROWS
+        self.block = BAND_BLOCK
+        self.known_logit = KNOWN_LOGIT
 
     def forward(self, x: Tensor, net_input: Tensor, decoder_map: Tensor) -> Tensor:
-        height = net_input.shape[2]
-        out = net_input.new_empty([net_input.shape[0], 1, height, net_input.shape[3]])
-        for start in range(0, height, self.strip_rows):
+        height, width = net_input.shape[2], net_input.shape[3]
+        trimap = net_input[:, 3:]
+        out = (trimap - 0.5) * (2 * self.known_logit)  # the band's pixels are all overwritten below
+        band_columns = F.max_pool2d((trimap == 0.5).any(dim=0, keepdim=True).float(),
+                                    kernel_size=[self.strip_rows, self.block], stride=[self.strip_rows, self.block],
+                                    ceil_mode=True)[0, 0] > 0  # (strips, blocks): which blocks hold band pixels
+        for strip in range(band_columns.shape[0]):
+            start = strip * self.strip_rows
             stop = min(height, start + self.strip_rows)
             low, high = max(0, start - self.halo), min(height, stop + self.halo)
             low, high = low - low % 2, high + high % 2  # whole rows of the half-resolution input (H is even)
-            x_rows = attention_unpool(x[:, :, low // 2:high // 2], decoder_map[:, :, low:high])
-            fused = self.stage.fuse(x_rows, self.stem(net_input[:, :, low:high]))
-            out[:, :, start:stop] = self.predict(fused)[:, :, start - low:stop - low]
+            for first, last in block_runs(band_columns[strip]):
+                left, right = first * self.block, min(width, last * self.block)
+                window_left, window_right = max(0, left - self.halo), min(width, right + self.halo)
+                window_left, window_right = window_left - window_left % 2, window_right + window_right % 2
+                x_window = attention_unpool(x[:, :, low // 2:high // 2, window_left // 2:window_right // 2],
+                                            decoder_map[:, :, low:high, window_left:window_right])
+                fused = self.stage.fuse(x_window, self.stem(net_input[:, :, low:high, window_left:window_right]))
+                out[:, :, start:stop, left:right] = self.predict(fused)[:, :, start - low:stop - low,
+                                                                        left - window_left:right - window_left]
         return out
+
+
+def block_runs(occupied: Tensor) -> List[Tuple[int, int]]:
+    """`(B,)` bool -> each run of consecutive True entries as [first, last) indices."""
+    runs: List[Tuple[int, int]] = []
+    first = -1
+    for index in range(occupied.shape[0] + 1):
+        inside = index < occupied.shape[0] and bool(occupied[index])
+        if inside and first < 0:
+            first = index
+        elif not inside and first >= 0:
+            runs.append((first, index))
+            first = -1
+    return runs
 
 
 def receptive_radius(module: nn.Module) -> int:
