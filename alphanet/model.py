@@ -14,6 +14,7 @@ from alphanet.nets.band_tiles import MARGIN, TILE, band_tiles
 from alphanet.nets.closed_form import refine_closed_form
 from alphanet.nets.ed_layer import EDLayer
 from alphanet.nets.guided_filter import refine_matte
+from alphanet.nets.loop_count import loop_count
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
 from alphanet.nets.resize import cap_long_side, pad_to_multiple, resize_bilinear
 
@@ -107,10 +108,9 @@ class AlphaNet(nn.Module):
         passes = 2 if self.mirror_average else 1
         total = torch.zeros_like(trimap)
         # Mirrored, each pass flips the inputs and the sum so far; after two, all face the right way again. One
-        # call of the net in a loop whose trip count TorchScript cannot read (it comes from a shape): every call
-        # site is a copy of the net in the frozen graph, and each copy costs a worker about 200 MiB while the
-        # archive loads.
-        for _ in range(passes * rgb.shape[0] // rgb.shape[0]):
+        # call of the net in a loop that freezing cannot unroll (loop_count): every copy of the net in the frozen
+        # graph costs a worker about 200 MiB while the archive loads.
+        for _ in range(loop_count(passes, rgb)):
             if self.mirror_average:
                 rgb, trimap, total = rgb.flip(3), trimap.flip(3), total.flip(3)
             total = total + self.matte(rgb, trimap)

@@ -237,3 +237,26 @@ def test_a_band_over_the_budget_keeps_the_guided_filters_matte():
     assert torch.equal(skipped, unrefined)
     assert (refined - unrefined).abs().max() > 0.05
     torch.testing.assert_close(scripted_skipped, unrefined, atol=1e-3, rtol=0)
+
+
+def graph_nodes(block) -> list:
+    """Every node of a TorchScript graph or block, those in nested blocks (loop and branch bodies) included."""
+    nodes = []
+    for node in block.nodes():
+        nodes.append(node)
+        for inner in node.blocks():
+            nodes.extend(graph_nodes(inner))
+    return nodes
+
+
+def test_the_frozen_archive_keeps_its_loops_instead_of_unrolling_them():
+    """Freezing unrolls loops with a constant trip count, copying their bodies into the graph; the copies cost a
+    worker memory while the archive loads (alphanet/nets/loop_count.py). The solve's product with the Laplacian
+    appears once per call site, not once per unrolled step."""
+    model = load_alphanet(closed_form="on", mirror_average=True)
+    nodes = graph_nodes(script_alphanet(model).graph)
+    # A while loop or one over a list has the largest int as its constant trip count; an unrolled loop's remainder
+    # and its steps in eights have small ones.
+    trip_counts = [node.inputsAt(0).toIValue() for node in nodes if node.kind() == "prim::Loop"]
+    assert [count for count in trip_counts if count is not None and count < 2 ** 62] == []
+    assert sum(node.kind() == "aten::addcmul_" for node in nodes) == 2  # the start's residual and the loop's step

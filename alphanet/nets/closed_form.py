@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from alphanet.nets import symmetric_3x3
+from alphanet.nets.loop_count import loop_count
 
 # The pull towards the prior (the guided filter's matte, in the archive) in the band: weak, the Laplacian decides
 # where it can. On 111 real validation crops, with the default weights of 2026-12-03, 0.001 beat 0.0001 and 0.0003
@@ -99,7 +100,7 @@ def solve(rgb: Tensor, unknown: Tensor, start: Tensor, prior_weight: float, eps:
     # curvature, its length would blow up (NaN within a few steps where the ridge is tiny), so the solve stops
     # there and keeps the solution so far.
     running = torch.ones([], dtype=start.dtype)
-    for _ in range(iterations):
+    for _ in range(loop_count(iterations, start)):
         paste(step_canvas, step, core_index)
         step_tiles = gather(step_canvas, halo_index)
         product = band * stencil_times(stencil, step_tiles) + prior_weight * step
@@ -127,11 +128,11 @@ def laplacian_stencil(rgb: Tensor, inside: Tensor, eps: float) -> Tensor:
     mean, inverse = window_statistics(rgb, eps)
     # A window's nine pixels, numbered row by row from its top left: each one's colour less the window's mean.
     centred = [rgb[:, :, pixel // 3:pixel // 3 + size + 2, pixel % 3:pixel % 3 + size + 2] - mean
-               for pixel in range(9)]
+               for pixel in range(loop_count(9, rgb))]
     weighted = [symmetric_3x3.times(inverse, colour) for colour in centred]
     stencil = torch.zeros(rgb.shape[0], 25, size, size, dtype=rgb.dtype, device=rgb.device)
-    for first in range(9):
-        for second in range(first, 9):
+    for first in range(loop_count(9, rgb)):
+        for second in range(first, loop_count(9, rgb)):
             pair = (centred[first] * weighted[second]).sum(dim=1, keepdim=True)
             weight = valid * ((1.0 if first == second else 0.0) - (1.0 + pair) / 9.0)
             add_to_stencil(stencil, weight, first, second)
@@ -154,9 +155,9 @@ def stencil_times(stencil: Tensor, vector: Tensor) -> Tensor:
     """L p at the cores: `(N, 25, t, t)` weights, `(N, 1, t + 4, t + 4)` p with its halo -> `(N, 1, t, t)`."""
     size = stencil.shape[2]
     product = torch.zeros_like(vector[:, :, 2:-2, 2:-2])
-    for dy in range(5):
-        for dx in range(5):
-            product.addcmul_(stencil[:, dy * 5 + dx:dy * 5 + dx + 1], vector[:, :, dy:dy + size, dx:dx + size])
+    for offset in range(loop_count(25, stencil)):
+        dy, dx = offset // 5, offset % 5
+        product.addcmul_(stencil[:, offset:offset + 1], vector[:, :, dy:dy + size, dx:dx + size])
     return product
 
 
