@@ -226,11 +226,11 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def inference_form(net: MattingNet, precision: str = "fp32") -> nn.Module:
-    """A copy of a trained MattingNet, in eval mode, computing the same alpha up to float rounding with less
-    memory: the stem as StemStage, the other encoder stage bodies in RowStrips, decoder stages as
-    SplitDecoderStages, the last one and the prediction as StemHead (BENCHMARKS.md), each attention module after the
-    stem as a MergedAttention and each ConvBNReLU as a ConvActivation; with `precision="bf16"`
-    wrapped in Bfloat16Matting."""
+    """A copy of a trained MattingNet, in eval mode, computing the same alpha in the trimap's unknown band up to
+    float rounding (the trimap's 0 or 1 elsewhere, where the fusion uses the trimap) with less memory and time: the
+    stem as StemStage, the other encoder stage bodies in RowStrips, decoder stages as SplitDecoderStages, the last
+    one and the prediction as StemHead (BENCHMARKS.md), each attention module after the stem as a MergedAttention
+    and each ConvBNReLU as a ConvActivation; with `precision="bf16"` wrapped in Bfloat16Matting."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     net = copy.deepcopy(net).eval()
