@@ -17,6 +17,7 @@ from alphanet.export import script_alphanet
 from alphanet.nets.band_tiles import band_tiles
 from alphanet.nets.inference_form import inference_form
 from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
+from tests.frozen_graph import graph_nodes
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTOS = SHARED / "data" / "photos"
@@ -127,9 +128,7 @@ def test_scripted_band_matting_matches_eager(random_model):
 
 def convolutions(scripted) -> int:
     """How many convolution nodes the frozen graph holds, in every branch and loop."""
-    def count(block) -> int:
-        return sum(("conv" in node.kind()) + sum(count(inner) for inner in node.blocks()) for node in block.nodes())
-    return count(scripted.graph)
+    return sum("conv" in node.kind() for node in graph_nodes(scripted.graph))
 
 
 def test_the_frozen_graph_holds_one_copy_of_the_matting_net(monkeypatch):

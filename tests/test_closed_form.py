@@ -16,6 +16,7 @@ from alphanet.nets.closed_form import (EPS, PRIOR_WEIGHT, band_box, laplacian_st
                                        stencil_times)
 from alphanet.nets.guided_filter import refine_matte
 from alphanet.training.checkpoint import AlphaNetConfig, load_alphanet
+from tests.frozen_graph import graph_nodes
 
 SIZE = 40
 LEMUR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lemur"
@@ -237,16 +238,6 @@ def test_a_band_over_the_budget_keeps_the_guided_filters_matte():
     assert torch.equal(skipped, unrefined)
     assert (refined - unrefined).abs().max() > 0.05
     torch.testing.assert_close(scripted_skipped, unrefined, atol=1e-3, rtol=0)
-
-
-def graph_nodes(block) -> list:
-    """Every node of a TorchScript graph or block, those in nested blocks (loop and branch bodies) included."""
-    nodes = []
-    for node in block.nodes():
-        nodes.append(node)
-        for inner in node.blocks():
-            nodes.extend(graph_nodes(inner))
-    return nodes
 
 
 def test_the_frozen_archive_keeps_its_loops_instead_of_unrolling_them():

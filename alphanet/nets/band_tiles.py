@@ -23,6 +23,12 @@ TILE = 320  # the matting net's training crop: the context it learned with
 MARGIN = 32  # context on each side of a core; the core is TILE - 2 * MARGIN = 256 px
 
 
+def occupied_cells(mask: Tensor, rows: int, columns: int) -> Tensor:
+    """`(1, 1, H, W)` bool -> `(ceil(H / rows), ceil(W / columns))` bool: which cells of a grid of `rows` x
+    `columns` pixels from the top left (the last row and column of cells cut short) hold a True pixel."""
+    return F.max_pool2d(mask.float(), kernel_size=[rows, columns], stride=[rows, columns], ceil_mode=True)[0, 0] > 0
+
+
 def band_tiles(band: Tensor, tile: int = TILE, margin: int = MARGIN) -> List[List[int]]:
     """`(1, 1, H, W)` bool band, H and W at least `tile` -> one `[top, left, core_top, core_bottom, core_left,
     core_right]` per core holding a band pixel: the window `[top, top + tile) x [left, left + tile)` and the core
@@ -30,7 +36,7 @@ def band_tiles(band: Tensor, tile: int = TILE, margin: int = MARGIN) -> List[Lis
     (The constants are default arguments because TorchScript cannot read a module's globals.)"""
     height, width = band.shape[2], band.shape[3]
     core = tile - 2 * margin
-    occupied = F.max_pool2d(band.float(), kernel_size=core, stride=core, ceil_mode=True)[0, 0].nonzero()
+    occupied = occupied_cells(band, core, core).nonzero()
     tiles: List[List[int]] = []
     for index in range(occupied.shape[0]):
         core_top, core_left = int(occupied[index, 0]) * core, int(occupied[index, 1]) * core

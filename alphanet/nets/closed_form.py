@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from alphanet.nets import symmetric_3x3
+from alphanet.nets.band_tiles import occupied_cells
 from alphanet.nets.loop_count import loop_count
 
 # The pull towards the prior (the guided filter's matte, in the archive) in the band: weak, the Laplacian decides
@@ -127,12 +128,13 @@ def laplacian_stencil(rgb: Tensor, inside: Tensor, eps: float) -> Tensor:
     valid = (window_mean(inside) > 1.0 - 1e-9).to(rgb.dtype)  # the windows wholly inside the box
     mean, inverse = window_statistics(rgb, eps)
     # A window's nine pixels, numbered row by row from its top left: each one's colour less the window's mean.
+    pixels = loop_count(9, rgb)
     centred = [rgb[:, :, pixel // 3:pixel // 3 + size + 2, pixel % 3:pixel % 3 + size + 2] - mean
-               for pixel in range(loop_count(9, rgb))]
+               for pixel in range(pixels)]
     weighted = [symmetric_3x3.times(inverse, colour) for colour in centred]
     stencil = torch.zeros(rgb.shape[0], 25, size, size, dtype=rgb.dtype, device=rgb.device)
-    for first in range(loop_count(9, rgb)):
-        for second in range(first, loop_count(9, rgb)):
+    for first in range(pixels):
+        for second in range(first, pixels):
             pair = (centred[first] * weighted[second]).sum(dim=1, keepdim=True)
             weight = valid * ((1.0 if first == second else 0.0) - (1.0 + pair) / 9.0)
             add_to_stencil(stencil, weight, first, second)
@@ -165,10 +167,9 @@ def tile_indices(unknown: Tensor, tile: int) -> Tuple[Tensor, Tensor]:
     """`(1, 1, h, w)` bool band -> the flat indices into `canvas`'s pixels of each kept core with its halo and of
     the core alone, `(N, tile + 4, tile + 4)` and `(N, tile, tile)` long: N cores of the grid from the box's top
     left that hold a band pixel."""
-    height, width = unknown.shape[2], unknown.shape[3]
+    width = unknown.shape[3]
     canvas_width = width + 4 + (-width) % tile
-    whole_tiles = F.pad(unknown.to(torch.float32), [0, (-width) % tile, 0, (-height) % tile])
-    occupied = F.max_pool2d(whole_tiles, tile, tile)[0, 0].nonzero()
+    occupied = occupied_cells(unknown, tile, tile).nonzero()
     corners = occupied[:, 0] * tile * canvas_width + occupied[:, 1] * tile
     span = torch.arange(tile + 4, device=unknown.device)
     halo_index = corners[:, None, None] + span[:, None] * canvas_width + span[None, :]

@@ -18,10 +18,10 @@ import copy
 from typing import List, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from alphanet.nets.attention import attention_pool, attention_unpool
+from alphanet.nets.band_tiles import occupied_cells
 from alphanet.nets.bfloat16 import Bfloat16Matting
 from alphanet.nets.conv_activation import fold_batchnorm, fuse_conv_activations
 from alphanet.nets.layers import ConvBNReLU
@@ -182,9 +182,8 @@ class StemHead(nn.Module):
         height, width = net_input.shape[2], net_input.shape[3]
         trimap = net_input[:, 3:]
         out = (trimap - 0.5) * (2 * self.known_logit)  # the band's pixels are all overwritten below
-        band_columns = F.max_pool2d((trimap == 0.5).any(dim=0, keepdim=True).float(),
-                                    kernel_size=[self.strip_rows, self.block], stride=[self.strip_rows, self.block],
-                                    ceil_mode=True)[0, 0] > 0  # (strips, blocks): which blocks hold band pixels
+        # (strips, blocks): which blocks hold band pixels of any image in the batch
+        band_columns = occupied_cells((trimap == 0.5).any(dim=0, keepdim=True), self.strip_rows, self.block)
         for strip in range(band_columns.shape[0]):
             start = strip * self.strip_rows
             stop = min(height, start + self.strip_rows)
