@@ -145,32 +145,18 @@ def test_validation_items_do_not_depend_on_the_run_seed(tiny_data, tmp_path):
 def test_combine_weights_takes_each_part_from_its_file(tmp_path):
     from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, combine_weights, save_weights
     torch.manual_seed(1)
-    seg_config = AlphaNetConfig(seg_input_size=320, seg_output_stride=32)
-    seg_model = build_alphanet(seg_config)
+    seg_model = build_alphanet(AlphaNetConfig(seg_input_size=320))
     torch.manual_seed(2)
     matting_model = build_alphanet(AlphaNetConfig(erode_fraction=0.07))
-    save_weights(seg_model, seg_config, tmp_path / "seg.pt")
+    save_weights(seg_model, AlphaNetConfig(seg_input_size=320), tmp_path / "seg.pt")
     save_weights(matting_model, AlphaNetConfig(erode_fraction=0.07), tmp_path / "matting.pt")
     combine_weights(tmp_path / "seg.pt", tmp_path / "matting.pt", tmp_path / "both.pt")
     both = load_alphanet(tmp_path / "both.pt")
     assert both.segmenter.input_size == 320 and both.ed_layer.erode_fraction == 0.07
-    assert both.segmenter.stride == 32
     name = "segmenter.net.classifier.weight"
     torch.testing.assert_close(both.state_dict()[name], seg_model.state_dict()[name].half().float())
     name = "matting_net.predict.weight"
     torch.testing.assert_close(both.state_dict()[name], matting_model.state_dict()[name].half().float())
-
-
-def test_a_seg_run_can_change_deeplabs_output_stride_from_its_init_file(tiny_data, tmp_path):
-    first = run(tiny_data, tmp_path / "os16", "seg", "--epochs", "1")
-    assert load_alphanet(first / "weights.pt").segmenter.stride == 16
-    second = run(tiny_data, tmp_path / "os32", "seg", "--epochs", "1", "--init", str(first / "weights.pt"),
-                 "--seg-output-stride", "32")
-    model = load_alphanet(second / "weights.pt")
-    assert model.segmenter.stride == 32 and model.segmenter.net.backbone.layer4[0].conv1.stride == (2, 2)
-    assert model.segmenter(torch.rand(1, 3, 50, 70)).shape == (1, 1, 50, 70)
-    again = run(tiny_data, tmp_path / "os32_again", "seg", "--epochs", "1", "--init", str(second / "weights.pt"))
-    assert load_alphanet(again / "weights.pt").segmenter.stride == 32  # the init file's
 
 
 def test_weights_only_writes_the_checkpoints_model(tiny_data, tmp_path):

@@ -8,23 +8,20 @@ from alphanet.nets.layers import ConvBNReLU, SeparableConv, kaiming_init
 from alphanet.nets.normalize import Normalize
 from alphanet.nets.resnet import ResNet18
 
-# DeepLabV3+'s rates at output stride 16; at 32 the same context takes half the rates (as it doubles them at 8)
-ASPP_RATES = {16: (6, 12, 18), 32: (3, 6, 9)}
+ASPP_RATES = (6, 12, 18)  # DeepLabV3+'s rates for output stride 16
 
 
 class DeepLabV3Plus(nn.Module):
-    """ResNet18 encoder at output stride 16 (the paper's) or 32, ASPP, a decoder fed by the stride-4 low-level
-    features.
+    """ResNet18 encoder at output stride 16, ASPP, a decoder fed by the stride-4 low-level features.
 
-    `(N, 3, H, W)` RGB in [0, 1], H and W multiples of the output stride -> `(N, 1, H, W)` foreground logits.
+    `(N, 3, H, W)` RGB in [0, 1] -> `(N, 1, H, W)` foreground logits.
     """
 
-    def __init__(self, output_stride: int = 16):
+    def __init__(self):
         super().__init__()
-        self.output_stride = output_stride
         self.normalize = Normalize()
-        self.backbone = ResNet18(output_stride)
-        self.aspp = ASPP(512, 256, ASPP_RATES[output_stride])
+        self.backbone = ResNet18()
+        self.aspp = ASPP(512, 256, ASPP_RATES)
         self.low_level_project = ConvBNReLU(64, 48, 1)
         self.decoder = nn.Sequential(SeparableConv(256 + 48, 256), SeparableConv(256, 256))
         self.classifier = nn.Conv2d(256, 1, 1)

@@ -1,5 +1,4 @@
 """ResNet18 (He et al., 2016) in plain PyTorch, with the dilated last stage DeepLabV3+ uses for output stride 16."""
-OUTPUT_STRIDES = (16, 32)
 from typing import Tuple
 
 from torch import Tensor, nn
@@ -34,23 +33,19 @@ def _stage(in_channels: int, out_channels: int, stride: int, dilation: int) -> n
 class ResNet18(nn.Module):
     """ResNet18 feature extractor.
 
-    `(N, 3, H, W) -> (low_level (N, 64, H/4, W/4), high_level (N, 512, H/S, W/S))`, S the output stride: at 16
-    (DeepLabV3+'s) the last stage keeps stride 1 and uses dilation 2 instead; at 32 (plain ResNet) it downsamples,
-    for a quarter of its work. The weights are the same either way.
+    `(N, 3, H, W) -> (low_level (N, 64, H/4, W/4), high_level (N, 512, H/16, W/16))`: the last stage keeps
+    stride 1 and uses dilation 2 instead, so the high-level map has output stride 16 as in DeepLabV3+.
     """
 
-    def __init__(self, output_stride: int = 16):
+    def __init__(self):
         super().__init__()
-        if output_stride not in OUTPUT_STRIDES:
-            raise ValueError(f"output stride must be one of {OUTPUT_STRIDES}, got {output_stride}")
-        dilated = output_stride == 16
         self.stem = nn.Sequential(
             nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2, 1))
         self.layer1 = _stage(64, 64, stride=1, dilation=1)
         self.layer2 = _stage(64, 128, stride=2, dilation=1)
         self.layer3 = _stage(128, 256, stride=2, dilation=1)
-        self.layer4 = _stage(256, 512, stride=1 if dilated else 2, dilation=2 if dilated else 1)
+        self.layer4 = _stage(256, 512, stride=1, dilation=2)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         low_level = self.layer1(self.stem(x))

@@ -23,7 +23,7 @@ class DeepLabSegmenter(nn.Module):
         super().__init__()
         self.net = net
         self.input_size = input_size
-        self.stride = net.output_stride  # its input sides are rounded to multiples of it
+        self.stride = 16  # DeepLabV3+'s output stride: its input sides are rounded to multiples of it
 
     def forward(self, rgb: Tensor) -> Tensor:
         height, width = scaled_size(rgb.shape[2], rgb.shape[3], self.input_size)

@@ -51,7 +51,6 @@ DEFAULT_ARCHIVE = {"segmenter": "fused", "mirror_average": False, "closed_form":
 class AlphaNetConfig:
     segmenter: str = "deeplab"
     seg_input_size: int = 384
-    seg_output_stride: int = 16  # DeepLab's; files written before this field existed were trained at 16
     erode_fraction: Optional[float] = None  # None: ED_FRACTIONS of the segmenter
     dilate_fraction: Optional[float] = None
     max_side: int = DEFAULT_MAX_SIDE
@@ -72,11 +71,11 @@ def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
         raise ValueError(f"unknown segmenter {config.segmenter!r}; expected one of {SEGMENTERS}")
     segmenter: torch.nn.Module
     if config.segmenter == "deeplab":
-        segmenter = DeepLabSegmenter(DeepLabV3Plus(config.seg_output_stride), config.seg_input_size)
+        segmenter = DeepLabSegmenter(DeepLabV3Plus(), config.seg_input_size)
     elif config.segmenter == "selfie":
         segmenter = _selfie_segmenter()
     else:
-        segmenter = FusedSegmenter(_selfie_segmenter(), DeepLabSegmenter(DeepLabV3Plus(config.seg_output_stride), config.seg_input_size))
+        segmenter = FusedSegmenter(_selfie_segmenter(), DeepLabSegmenter(DeepLabV3Plus(), config.seg_input_size))
     erode_default, dilate_default = ED_FRACTIONS[config.segmenter]
     ed_layer = EDLayer(erode_default if config.erode_fraction is None else config.erode_fraction,
                        dilate_default if config.dilate_fraction is None else config.dilate_fraction)
@@ -160,8 +159,7 @@ def combine_weights(seg_path: Union[str, Path], matting_path: Union[str, Path], 
     state = {k: v for k, v in seg["state_dict"].items() if k.startswith("segmenter.")}
     state.update({k: v for k, v in matting["state_dict"].items() if not k.startswith("segmenter.")})
     config = dict(matting["config"], segmenter=seg["config"]["segmenter"],
-                  seg_input_size=seg["config"]["seg_input_size"],
-                  seg_output_stride=seg["config"].get("seg_output_stride", 16))
+                  seg_input_size=seg["config"]["seg_input_size"])
     model = build_alphanet(AlphaNetConfig(**config))
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     save_weights(model, AlphaNetConfig(**config), out)

@@ -36,7 +36,6 @@ from alphanet.data.datasets import MattingDataset, SegmentationDataset
 from alphanet.data.readers import CompositionReader, ImageAlphaReader, ImageMaskReader
 from alphanet.training.losses import gradient_loss, laplacian_loss, matting_loss, segmentation_loss
 from alphanet.model import AlphaNet, fuse
-from alphanet.nets.resnet import OUTPUT_STRIDES
 from alphanet.training.validation import predict_validation_batch, save_preview, score_batch
 
 STAGES = ("seg", "matting", "e2e")
@@ -115,8 +114,6 @@ def build_model(args) -> AlphaNet:
     config = AlphaNetConfig()
     if args.init:
         config = AlphaNetConfig(**read_weights(args.init)["config"])
-    if args.seg_output_stride:
-        config = dataclasses.replace(config, seg_output_stride=args.seg_output_stride)
     model = build_alphanet(config)
     for path, prefix in ((args.init, ""), (args.init_seg, "segmenter."), (args.init_matting, "matting_net.")):
         if path:
@@ -413,8 +410,7 @@ def train(args) -> Path:
 
 
 def _config_of(model: AlphaNet) -> dict:
-    return {"seg_input_size": model.segmenter.input_size, "seg_output_stride": model.segmenter.stride,
-            "max_side": model.max_side,
+    return {"seg_input_size": model.segmenter.input_size, "max_side": model.max_side,
             "mirror_average": model.mirror_average, "guided_filter": model.guided_filter,
             "band_matting": model.band_matting, "closed_form": model.closed_form}
 
@@ -456,9 +452,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              "paper's loss; it penalises noisy and smeared edges)")
     parser.add_argument("--crop-size", type=int, default=320, help="matting crops")
     parser.add_argument("--image-size", type=int, default=496, help="seg and e2e images")
-    parser.add_argument("--seg-output-stride", type=int, choices=OUTPUT_STRIDES,
-                        help="DeepLab's output stride (default: the --init file's, else 16); its weights are the "
-                             "same at either, so a run can start from a file trained at the other")
     parser.add_argument("--trimap-width", type=int, nargs=2, default=(4, 40), metavar=("MIN", "MAX"),
                         help="training trimap band width on each side, pixels")
     parser.add_argument("--freeze-bn-after-steps", type=int, default=500,
