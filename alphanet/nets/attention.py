@@ -62,8 +62,14 @@ def attention_maps(logits: Tensor) -> Tuple[Tensor, Tensor]:
 
 
 def attention_pool(features: Tensor, encoder_map: Tensor) -> Tensor:
-    """Sum over each 2x2 window of features x encoder_map. `(N, C, H, W), (N, 1, H, W) -> (N, C, H/2, W/2)`."""
-    return 4.0 * F.avg_pool2d(features * encoder_map, kernel_size=2, stride=2)
+    """Sum over each 2x2 window of features x encoder_map. `(N, C, H, W), (N, 1, H, W) -> (N, C, H/2, W/2)`.
+
+    Summed position by position, each a strided view: no full-resolution product is made, and the map is never
+    broadcast over the channels at full resolution, which took twice as long (docs/deployment.md)."""
+    pooled = features[:, :, 0::2, 0::2] * encoder_map[:, :, 0::2, 0::2]
+    for row, column in ((0, 1), (1, 0), (1, 1)):
+        pooled.addcmul_(features[:, :, row::2, column::2], encoder_map[:, :, row::2, column::2])
+    return pooled
 
 
 def attention_unpool(features: Tensor, decoder_map: Tensor) -> Tensor:
