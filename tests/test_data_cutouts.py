@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from alphanet.data import cutouts as cutouts_module
 from alphanet.data.cutouts import (CutoutReader, Library, find_cutouts, held_out_cutouts, read_cutout,
-                                   split_cutouts, studio_backdrop)
+                                   split_cutouts, studio_backdrop, training_cutouts)
 from alphanet.data.image_io import DatasetError
 from alphanet.data.real_validation import main as real_validation
 
@@ -72,6 +73,23 @@ def test_the_split_holds_out_part_of_each_category_by_name_and_stays_put_when_fi
     assert {c.key for c in held_out if c.category != "food"} == {
         c.key for c in held_out_again if c.category != "food"}  # other categories' hold-outs unchanged
     assert [c.key for c in held_out_cutouts(str(root))] == [c.key for c in held_out_again]
+
+
+def test_a_validation_only_library_of_chosen_gif_files_is_held_out_whole(tmp_path, monkeypatch):
+    root = tmp_path / "costumes"
+    for name in ("photo1", "photo2", "cartoon"):
+        rgba = Image.open(save_cutout(tmp_path / f"{name}.png"))
+        (root / "People").mkdir(parents=True, exist_ok=True)
+        rgba.convert("RGB").convert("P", palette=Image.ADAPTIVE, colors=255).save(  # one-bit alpha, as a GIF has
+            root / "People" / f"{name}.gif", transparency=0)
+    library = Library(root, files=("photo1", "photo2"), held_out_fraction=1.0)
+    assert [c.key for c in find_cutouts(library)] == ["photo1", "photo2"]
+    monkeypatch.setitem(cutouts_module.LIBRARIES, "photos", library)
+    assert [c.key for c in held_out_cutouts("photos")] == ["photo1", "photo2"]
+    with pytest.raises(DatasetError, match="validation-only"):
+        training_cutouts(["photos"])
+    colour, alpha = read_cutout(root / "People" / "photo1.gif")
+    assert alpha.shape == colour.shape[:2] and set(np.unique(alpha)) <= {0.0, 1.0}
 
 
 def test_read_cutout_crops_to_the_alpha_box(tmp_path):

@@ -1,13 +1,21 @@
 """Real objects cut out with alpha, composited on the fly the way catalog and lifestyle photos look.
 
 A cutout library is a folder tree of transparent images (RGBA, grey + alpha, or palette with a transparent
-colour), one object each, its category the first folder under the root. Two Debian packages supply the default
-ones (install them, never commit them):
+colour; PNG or GIF), one object each, its category the first folder under the root. Three Debian packages supply
+the training ones (install them, never commit them):
 
 - `stamps`: Tux Paint's stamps (`tuxpaint-stamps-default`, GPL-2), photographs of real animals, food, plants,
   household things, vehicles, clothes and sports gear;
+- `qabcs`: the pictures of the alphabet game qABCs (`qabcs-data`, GPL-3+), animals, food, musical instruments,
+  toys and household things, most of them photographs with soft, anti-aliased edges (fur, feathers), the rest
+  realistic drawings of the same kinds of objects;
 - `portraits`: Wesnoth's character portraits (`wesnoth-1.16-data`, GPL-2+), painted half-length people, so that
   person-shaped silhouettes, hair and garments stay in the mix beside the stamps.
+
+A fourth, `people`, is for validation only: the photographs of real people among Scratch's costumes (`scratch`,
+CC-BY-SA-3.0), full-length, about 200 px tall, with a hard (one-bit) alpha edge. They are the only real people the
+project has, too few (55 photos of about 20 people) to both train and validate on, so all of them are held out:
+they measure the segmentation of real people, which the painted portraits only stand in for.
 
 `split_cutouts` holds out a fixed part of each category by file: the real validation set (alphanet.data.
 real_validation) is built from it, and training never sees it. `CutoutReader` makes a new photo at every read:
@@ -33,14 +41,26 @@ from alphanet.data.textures import gradient, random_colour, shade, smooth_noise
 HELD_OUT_FRACTION = 0.15
 EXTRA_OBJECT_PROBABILITIES = {0: 0.6, 1: 0.3, 2: 0.1}  # further cutouts beside the main one, in training
 ASPECTS = (1.0, 4 / 3, 3 / 4, 2 / 3)  # canvas height / width: square, landscape, portrait catalog formats
+CUTOUT_SUFFIXES = (".png", ".gif")
+PEOPLE_PHOTOGRAPHS = (
+    "amon1", "anjuli-1", "anjuli-2", "anjuli-3", "anjuli-4", "anjuli-5", "anna-1", "anna-2", "anna-3",
+    "breakdancer1", "breakdancer2", "breakdancer3", "calvrett", "calvrett-jumping", "calvrett-thinking",
+    "cassy-chillin", "cassy-dancing-1", "cassy-dancing-2", "cassy-dancing-3", "cassy-dancing-4", "cassy-jumping-1",
+    "cassy-jumping-2", "cassy-phone-1", "cassy-sitting-1", "cassy-standing-1", "chamak1", "chamak2", "dan1", "dan2",
+    "dan3", "dan4", "dan5", "dan6", "ed", "football-run", "football-stand", "jay", "jodi1", "jodi2", "lee-fan",
+    "mako-laughing", "mako-screaming", "mako-stop", "marissa", "marissa-crouching", "marissa-sitting", "nathan",
+    "nina1", "paul1", "referee1", "referee2", "ribbon-dancer", "sam", "thai-dancer", "thai-dancer2")
 
 
 @dataclass(frozen=True)
 class Library:
-    """Where a cutout library lies, which categories to use, and whose it is (for the model card)."""
+    """Where a cutout library lies, which categories and files to use, how much of it to hold out, and whose it is
+    (for the model card)."""
     root: Path
     exclude: tuple = ()  # categories left out
     include: tuple = ()  # if given, only these categories
+    files: tuple = ()  # if given, only the files with these names (stems)
+    held_out_fraction: float = HELD_OUT_FRACTION  # 1: validation only
     package: str = "-"
     licence: str = "-"
 
@@ -49,10 +69,15 @@ LIBRARIES = {
     # Left out: symbols/ (letters, signs, money) and cartoon/ (drawings), not photographed objects.
     "stamps": Library(Path("/usr/share/tuxpaint/stamps"), exclude=("symbols", "cartoon"),
                       package="tuxpaint-stamps-default", licence="GPL-2"),
+    # Photographs and drawings share its folders; both are catalog-like objects, so all are used.
+    "qabcs": Library(Path("/usr/share/qabcs/abcs/all/pics"), package="qabcs-data", licence="GPL-3+"),
     # People-like figures only (no monsters, drakes or wolves).
     "portraits": Library(Path("/usr/share/games/wesnoth/1.16/data/core/images/portraits"),
                          include=("humans", "elves", "dwarves", "orcs", "dunefolk", "merfolk", "goblins"),
                          package="wesnoth-1.16-data", licence="GPL-2+"),
+    # The costumes that are photographs of people (the others are cartoons), picked by eye; validation only.
+    "people": Library(Path("/usr/share/scratch/Media/Costumes"), include=("People",), files=PEOPLE_PHOTOGRAPHS,
+                      held_out_fraction=1.0, package="scratch", licence="CC-BY-SA-3.0"),
 }
 
 
@@ -75,15 +100,17 @@ def find_cutouts(library: Library) -> list[Cutout]:
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder (is the library's Debian package, {library.package}, installed?)")
     cutouts: dict[str, Cutout] = {}
-    for path in sorted(root.rglob("*.png")):
+    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in CUTOUT_SUFFIXES):
         relative = path.relative_to(root)
         category = relative.parts[0] if len(relative.parts) > 1 else ""
         if category in library.exclude or (library.include and category not in library.include):
             continue
+        if library.files and path.stem not in library.files:
+            continue
         key = path.stem.lower().removesuffix("_mirror")
         cutouts.setdefault(key, Cutout(path, category, key))
     if not cutouts:
-        raise DatasetError(f"{root}: holds no cutouts (.png) in the chosen categories")
+        raise DatasetError(f"{root}: holds no cutouts ({', '.join(CUTOUT_SUFFIXES)}) in the chosen categories")
     return sorted(cutouts.values(), key=lambda cutout: cutout.path)
 
 
@@ -284,8 +311,15 @@ def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
 
 def training_cutouts(names_or_paths: Sequence[str]) -> list[Cutout]:
     """The training part of each named library (or folder), pooled."""
-    return [cutout for name in names_or_paths for cutout in split_cutouts(find_cutouts(library_of(name)))[0]]
+    for name in names_or_paths:
+        if library_of(name).held_out_fraction >= 1:
+            raise DatasetError(f"{name}: a validation-only library, never trained on")
+    return [cutout for name in names_or_paths for cutout in _split(library_of(name))[0]]
 
 
 def held_out_cutouts(name_or_path: str) -> list[Cutout]:
-    return split_cutouts(find_cutouts(library_of(name_or_path)))[1]
+    return _split(library_of(name_or_path))[1]
+
+
+def _split(library: Library) -> tuple[list[Cutout], list[Cutout]]:
+    return split_cutouts(find_cutouts(library), library.held_out_fraction)

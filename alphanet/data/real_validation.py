@@ -1,7 +1,7 @@
 """The real validation set: held-out real cutouts composited as catalog and lifestyle photos.
 
     python -m alphanet.data.real_validation --backgrounds runs/data/backgrounds_val --out runs/data/real_val
-                                            [--libraries stamps portraits] [--seed 0] [--size 512]
+                                            [--libraries stamps portraits qabcs people] [--seed 0] [--size 512]
 
 For each cutout library (alphanet.data.cutouts: its held-out part, 15 % of each category by file) writes two
 image + alpha folders, `OUT/<library>_studio` (studio backdrops) and `OUT/<library>_scene` (held-out background
@@ -38,7 +38,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--backgrounds", type=Path, nargs="+", required=True,
                         help="background photos held out of training (e.g. runs/data/backgrounds_val)")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--libraries", nargs="+", default=["stamps", "portraits"],
+    parser.add_argument("--libraries", nargs="+", default=["stamps", "portraits", "qabcs", "people"],
                         help="cutout libraries by name (alphanet.data.cutouts.LIBRARIES) or folder")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=512, help="the photos' long side")
