@@ -423,7 +423,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--val-data", type=Path, help="validation data root (same layout)")
     parser.add_argument("--cutouts", nargs="*", default=[], metavar="LIBRARY",
                         help="also train on real cutouts composited as catalog and lifestyle photos on --backgrounds: "
-                             "libraries by name (stamps, portraits; alphanet/data/cutouts.py) or folders of "
+                             "libraries by name (stamps, qabcs, portraits; alphanet/data/cutouts.py) or folders of "
                              "transparent images; their held-out part is never used")
     parser.add_argument("--cutout-repeats", type=int, default=1, help="times each cutout is shown per epoch")
     parser.add_argument("--layout", choices=("composition", "image-alpha", "image-mask"), default="composition",
