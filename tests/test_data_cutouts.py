@@ -75,13 +75,21 @@ def test_the_split_holds_out_part_of_each_category_by_name_and_stays_put_when_fi
     assert [c.key for c in held_out_cutouts(str(root))] == [c.key for c in held_out_again]
 
 
+def save_gif_cutout(path: Path) -> Path:
+    """A 12 x 8 opaque block on a transparent 40 x 40 palette image: one-bit alpha, as a GIF has."""
+    indices = np.zeros((40, 40), np.uint8)  # index 0: the transparent colour
+    indices[10:22, 5:13] = RNG.integers(1, 256, (12, 8))
+    image = Image.fromarray(indices, "P")
+    image.putpalette(RNG.integers(0, 256, 768).astype(np.uint8).tobytes())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, transparency=0)
+    return path
+
+
 def test_a_validation_only_library_of_chosen_gif_files_is_held_out_whole(tmp_path, monkeypatch):
     root = tmp_path / "costumes"
     for name in ("photo1", "photo2", "cartoon"):
-        rgba = Image.open(save_cutout(tmp_path / f"{name}.png"))
-        (root / "People").mkdir(parents=True, exist_ok=True)
-        rgba.convert("RGB").convert("P", palette=Image.ADAPTIVE, colors=255).save(  # one-bit alpha, as a GIF has
-            root / "People" / f"{name}.gif", transparency=0)
+        save_gif_cutout(root / "People" / f"{name}.gif")
     library = Library(root, files=("photo1", "photo2"), held_out_fraction=1.0)
     assert [c.key for c in find_cutouts(library)] == ["photo1", "photo2"]
     monkeypatch.setitem(cutouts_module.LIBRARIES, "photos", library)
@@ -89,7 +97,7 @@ def test_a_validation_only_library_of_chosen_gif_files_is_held_out_whole(tmp_pat
     with pytest.raises(DatasetError, match="validation-only"):
         training_cutouts(["photos"])
     colour, alpha = read_cutout(root / "People" / "photo1.gif")
-    assert alpha.shape == colour.shape[:2] and set(np.unique(alpha)) <= {0.0, 1.0}
+    assert alpha.shape == colour.shape[:2] == (12, 8) and np.all(alpha == 1.0)  # cropped to the opaque block
 
 
 def test_read_cutout_crops_to_the_alpha_box(tmp_path):

@@ -311,10 +311,11 @@ def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
 
 def training_cutouts(names_or_paths: Sequence[str]) -> list[Cutout]:
     """The training part of each named library (or folder), pooled."""
-    for name in names_or_paths:
-        if library_of(name).held_out_fraction >= 1:
+    libraries = [library_of(name) for name in names_or_paths]
+    for name, library in zip(names_or_paths, libraries):
+        if library.held_out_fraction >= 1:
             raise DatasetError(f"{name}: a validation-only library, never trained on")
-    return [cutout for name in names_or_paths for cutout in _split(library_of(name))[0]]
+    return [cutout for library in libraries for cutout in _split(library)[0]]
 
 
 def held_out_cutouts(name_or_path: str) -> list[Cutout]:
