@@ -21,6 +21,10 @@ MIRROR ?= off
 # The guided filter (on: refine the matte with the photo as guide; smoother, truer edges on the validation
 # composites for about 2 % of a call's time, MODEL_CARD.md / BENCHMARKS.md) or off (the matting net's matte as it is).
 GUIDED_FILTER ?= on
+# The segmenter's second look (on: segment a crop around the first mask again and average the two there, where the
+# object leaves room around it; better masks on every real validation set for one more segmenter call on those
+# photos, MODEL_CARD.md / BENCHMARKS.md) or off (one look).
+SECOND_LOOK ?= on
 # Closed-form refinement: closed-form matting of the band with the matte so far as a weak prior. trimap (the
 # default): for calls that give a trimap, where it beat pymatting's closed-form and KNN on the real validation's
 # edges; on: in automatic mode too (SAD for MSE there, about 2.2x the call's time; MODEL_CARD.md); off: never.
@@ -28,7 +32,7 @@ CLOSED_FORM ?= trimap
 # The weights packed into the archive: empty for the project's default (alphanet/weights/alphanet_default.pt), or
 # a file `python -m alphanet.training.checkpoint` wrote from your own training runs: `make serve WEIGHTS=my.pt`.
 WEIGHTS ?=
-BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)-$(MIRROR)-$(GUIDED_FILTER)-$(CLOSED_FORM)$(if $(WEIGHTS),-$(subst /,_,$(WEIGHTS)))
+BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)-$(MIRROR)-$(GUIDED_FILTER)-$(SECOND_LOOK)-$(CLOSED_FORM)$(if $(WEIGHTS),-$(subst /,_,$(WEIGHTS)))
 
 .PHONY: install mar serve test clean
 
@@ -50,13 +54,14 @@ $(MAR): $(INSTALLED) $(BUILD_STAMP) handlers/alphanet_handler.py config/model-co
 		$(if $(WEIGHTS),--weights $(WEIGHTS)) \
 		$(if $(filter off,$(MIRROR)),--no-mirror-average,--mirror-average) \
 		$(if $(filter off,$(GUIDED_FILTER)),--no-guided-filter,--guided-filter) \
+		$(if $(filter off,$(SECOND_LOOK)),--no-second-look,--second-look) \
 		--closed-form $(CLOSED_FORM)
 	$(BIN)/torch-model-archiver --force --model-name alphanet --version 1.0 --export-path $(MODEL_STORE) \
 		--serialized-file $(SCRIPTED) --handler handlers/alphanet_handler.py \
 		--config-file config/model-config.yaml
 
 # A stamp per build choice: `make mar SEG=deeplab`, `PRECISION=bf16`, `MIRROR=on`, `GUIDED_FILTER=off`,
-# `CLOSED_FORM=on` or `WEIGHTS=my.pt` after `make mar` rebuilds the archive.
+# `SECOND_LOOK=off`, `CLOSED_FORM=on` or `WEIGHTS=my.pt` after `make mar` rebuilds the archive.
 $(BUILD_STAMP):
 	mkdir -p $(MODEL_STORE)
 	rm -f $(MODEL_STORE)/.build-*

@@ -68,6 +68,11 @@ def main(argv: Optional[list] = None) -> None:
                         help="refine the matte with the photo as guide (alphanet/nets/guided_filter.py): smoother, "
                              "truer edges for a little time (MODEL_CARD.md, BENCHMARKS.md); default: the weights "
                              "file's (on)")
+    parser.add_argument("--second-look", action=argparse.BooleanOptionalAction,
+                        help="segment a crop around the first mask again and average the two there "
+                             "(alphanet/nets/second_look.py): better masks on the real validation for one more "
+                             "segmenter call where the object leaves room around it (MODEL_CARD.md); default: "
+                             "the weights file's (off), on with the project's weights")
     parser.add_argument("--band-matting", action=argparse.BooleanOptionalAction,
                         help="run the matting net on tiles around the unknown band only "
                              "(alphanet/nets/band_tiles.py), the full pass where they would cover most of the photo; "
@@ -84,7 +89,8 @@ def main(argv: Optional[list] = None) -> None:
     overrides = given_overrides(segmenter=args.segmenter, erode_fraction=args.erode_fraction,
                                 dilate_fraction=args.dilate_fraction, max_side=args.max_side,
                                 mirror_average=args.mirror_average, guided_filter=args.guided_filter,
-                                band_matting=args.band_matting, closed_form=args.closed_form)
+                                band_matting=args.band_matting, closed_form=args.closed_form,
+                                second_look=args.second_look)
     start = time.perf_counter()
     try:
         path = export_scripted(args.out, args.weights, args.precision, **overrides)

@@ -17,6 +17,7 @@ from alphanet.nets.guided_filter import refine_matte
 from alphanet.nets.loop_count import loop_count
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
 from alphanet.nets.resize import cap_long_side, pad_to_multiple, resize_bilinear
+from alphanet.nets.second_look import average_in_box, second_look_box
 
 DEFAULT_MAX_SIDE = 1500
 # When forward() refines the matte by closed-form matting: never, only when the caller gives the trimap, or always.
@@ -64,12 +65,14 @@ class AlphaNet(nn.Module):
     tiles around the unknown band only (alphanet/nets/band_tiles.py): the cost follows the band's length, not the
     photo's area; `closed_form` (one of CLOSED_FORM_MODES): when forward() then refines the matte by closed-form
     matting with it as a weak prior (alphanet/nets/closed_form.py): never, only for a given trimap, or always; in
-    each case only where the band has at most `closed_form_max_band` pixels.
+    each case only where the band has at most `closed_form_max_band` pixels. `second_look`: the segmenter looks
+    again at a crop around its first mask, `second_look_pad` of the mask's box wider on each side
+    (alphanet/nets/second_look.py).
     Training calls `matte` once, unrefined."""
 
     def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
                  max_side: int = DEFAULT_MAX_SIDE, mirror_average: bool = True, guided_filter: bool = True,
-                 band_matting: bool = True, closed_form: str = "off"):
+                 band_matting: bool = True, closed_form: str = "off", second_look: bool = False):
         super().__init__()
         if closed_form not in CLOSED_FORM_MODES:
             raise ValueError(f"closed_form must be one of {CLOSED_FORM_MODES}, got {closed_form!r}")
@@ -81,6 +84,8 @@ class AlphaNet(nn.Module):
         self.guided_filter = guided_filter
         self.band_matting = band_matting
         self.closed_form = closed_form
+        self.looks = 2 if second_look else 1
+        self.second_look_pad = 0.5
         self.closed_form_max_band = CLOSED_FORM_MAX_BAND
         self.tile = TILE
         self.tile_margin = MARGIN
@@ -90,8 +95,26 @@ class AlphaNet(nn.Module):
 
     def predict_trimap(self, rgb: Tensor) -> Tensor:
         """`(N, 3, H, W)` RGB in [0, 1] -> `(N, 1, H, W)` trimap from the segmenter and the ED layer."""
-        probabilities = [self.segmenter(image[None]) for image in rgb.unbind(0)]
+        probabilities = [self.segment(image[None]) for image in rgb.unbind(0)]
         return self.ed_layer(torch.cat(probabilities, dim=0))
+
+    def segment(self, rgb: Tensor) -> Tensor:
+        """`(1, 3, H, W)` RGB in [0, 1] -> `(1, 1, H, W)` foreground probability: the segmenter's, averaged with
+        its second look at the object where `looks` is 2."""
+        height, width = rgb.shape[2], rgb.shape[3]
+        box = [0, height, 0, width]
+        probability = torch.zeros_like(rgb[:, :1])
+        # One call of the segmenter in a loop freezing cannot unroll (loop_count), as in matte_passes.
+        for look in range(loop_count(self.looks, rgb)):
+            seen = self.segmenter(rgb[:, :, box[0]:box[1], box[2]:box[3]])
+            if look > 0:
+                probability = average_in_box(probability, seen, box)
+                continue
+            probability = seen
+            box = second_look_box(seen, self.second_look_pad)
+            if box == [0, height, 0, width]:  # the crop would be the photo: the same answer again
+                break
+        return probability
 
     def matte(self, rgb: Tensor, trimap: Tensor) -> Tensor:
         """`(N, 3, H, W)`, `(N, 1, H, W)` of any size -> `(N, 1, H, W)` raw alpha: pads to the network's stride

@@ -14,6 +14,8 @@ It runs, in this order (NAME: what), in about 8 minutes on a 2-core AMD EPYC wit
   and 1500 px (5): the default's ratio to the archive of 2026-12-02, carried over to IS-Net medium at 1024 px.
 - `segmenters`: bench.segmenters on the astronaut photo at 1024 and 1500 px, 2 threads, 5 interleaved rounds: the
   operations of each segmentation stage (counted) and the three stages' call times against the person segmenter.
+- `second_look`: bench.second_look at 1024 and 1500 px, 2 threads, 5 interleaved rounds, fp32 then bf16: the
+  default model with and without the segmenter's second look, on a photo where it runs and one where it does not.
 - `band_matting`: bench.band_matting at 1024 and 1500 px, discs of radius 1/16 and 1/4, 3 rounds, 8 small-object
   composites: band-only matting (on by default) against the full pass, in time and in alpha.
 - `encoding`: bench.png_encoding at 1024 px: the answer's PNG encoding, zlib's default and run-length strategies.
@@ -264,6 +266,18 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
              ("--sizes", "256", "--photos", "astronaut.png", "--repeats", "1", "--threads", "2")),),
         markdown),
     Benchmark(
+        "second_look", "What the segmenter's second look costs", "bench.second_look",
+        "The default archive's model with the second look (`SECOND_LOOK=on`, the default: the segmenter run again "
+        "on a crop around its first mask, the two averaged there) and without, otherwise alike, called in turn round "
+        "after round, in fp32 and in bf16 (`PRECISION`): a portrait that fills the frame, where the padded box is the "
+        "whole photo and no second look runs, and a product a third of the photo's side, where it runs: one more "
+        "call of the fused segmenter, whose inputs do not grow with the photo.",
+        (Run(("--sizes", "1024", "1500", "--rounds", "5", "--threads", "2", "--precision", "fp32"),
+             ("--sizes", "256", "--rounds", "1", "--threads", "2", "--precision", "fp32")),
+         Run(("--sizes", "1024", "1500", "--rounds", "5", "--threads", "2", "--precision", "bf16"),
+             ("--sizes", "256", "--rounds", "1", "--threads", "2", "--precision", "bf16"))),
+        markdown),
+    Benchmark(
         "band_matting", "Band-only matting", "bench.band_matting",
         "Band-only matting (on by default; `alphanet export --no-band-matting` turns it off) runs the matting net on "
         "320 px windows around the 256 px tiles that hold the unknown band, rather than on the whole photo, and makes "
@@ -393,8 +407,9 @@ def archive_description() -> str:
         return "model_store/alphanet.pt (missing: run `make mar`)"
     if not stamps:
         return "model_store/alphanet.pt, built without `make mar` (no build stamp)"
-    seg, precision, mirror, guided, closed_form, *weights = stamps[-1].name[len(".build-"):].split("-", 5)
-    choices = f"SEG={seg}, PRECISION={precision}, MIRROR={mirror}, GUIDED_FILTER={guided}, CLOSED_FORM={closed_form}"
+    seg, precision, mirror, guided, second_look, closed_form, *weights = stamps[-1].name[len(".build-"):].split("-", 6)
+    choices = (f"SEG={seg}, PRECISION={precision}, MIRROR={mirror}, GUIDED_FILTER={guided}, SECOND_LOOK={second_look}, "
+               f"CLOSED_FORM={closed_form}")
     return f"model_store/alphanet.pt as `make mar` built it ({choices}" + (
         f", WEIGHTS={weights[0]})" if weights else ", the default weights)")
 

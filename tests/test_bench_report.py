@@ -35,6 +35,9 @@ def fake_output(module: str, options) -> str:
                          for archive, ratio in (("model_store/baseline.pt", 1.0), ("model_store/alphanet.pt", 0.4)))
     if module == "bench.segmenters":
         return SEGMENTERS_OUTPUT
+    if module == "bench.second_look":
+        return ("threads 2, fp32, median of 5 interleaved rounds\n| photo | size | one look | with the second look | "
+                "x one look |\n| --- | --- | --- | --- | --- |\n| astronaut.png | 1024 | 600 ms | 601 ms | 1.00 |\n")
     if module == "bench.band_matting":
         return "threads 2; margin 256 px\n| case | size |\n|---|---|\n| photo | 1024 |\n"
     if module == "bench.png_encoding":

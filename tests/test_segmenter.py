@@ -105,6 +105,18 @@ def test_the_fused_stage_answers_with_the_more_decisive_network(person, objects,
     assert torch.equal(fused(torch.zeros(1, 3, 40, 40)), expected)
 
 
+def test_a_person_mask_along_all_four_sides_is_the_scene_and_deeplab_answers():
+    frame = torch.full((1, 1, 40, 40), 0.95)
+    frame[:, :, 10:30, 10:30] = 0.7  # sure along the sides: the more decisive network
+    objects = disc(8, 0.7)
+    fused = FusedSegmenter(FixedMap(frame), FixedMap(objects))
+    assert torch.equal(fused(torch.zeros(1, 3, 40, 40)), objects)
+    one_side_free = frame.clone()
+    one_side_free[:, :, :, 29:] = 0.1  # background along the right side, as beside a real person
+    fused = FusedSegmenter(FixedMap(one_side_free), FixedMap(objects))
+    assert torch.equal(fused(torch.zeros(1, 3, 40, 40)), one_side_free)
+
+
 def test_a_deeplab_weights_file_loads_into_the_fused_stage_and_scripts(tmp_path):
     torch.manual_seed(6)
     model = build_alphanet(AlphaNetConfig())

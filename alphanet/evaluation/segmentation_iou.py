@@ -16,11 +16,12 @@ should never make the mask worse, and this says on which images it does.
 import argparse
 import csv
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 from tqdm import tqdm
 
 from alphanet.data.image_io import DatasetError
@@ -32,15 +33,16 @@ from alphanet.nets.resize import cap_long_side
 from alphanet.training.validation import mask_iou
 
 
-def segmentation_ious(segmenter: torch.nn.Module, reader: ImageAlphaReader, max_side: int) -> List[float]:
-    """IoU of `segmenter`'s mask against alpha > 0.5, for each item of `reader` in its order, the photo capped
-    at `max_side` first and the mask resized back as `AlphaNet.forward` does."""
+def segmentation_ious(segment: Callable[[Tensor], Tensor], reader: ImageAlphaReader, max_side: int) -> List[float]:
+    """IoU of `segment`'s mask (an `AlphaNet.segment`, or a segmenter) against alpha > 0.5, for each item of
+    `reader` in its order, the photo capped at `max_side` first and the mask resized back as `AlphaNet.forward`
+    does."""
     ious = []
     for index in tqdm(range(len(reader.names)), desc="segmentation IoU", unit="image"):
         sample = reader.read(index, rng=None)
         rgb = torch.from_numpy(np.ascontiguousarray(sample.fg.transpose(2, 0, 1)))[None].float()
         with torch.no_grad():
-            capped_mask = (segmenter(cap_long_side(rgb, max_side)) > 0.5).float()
+            capped_mask = (segment(cap_long_side(rgb, max_side)) > 0.5).float()
         mask = F.interpolate(capped_mask, size=list(sample.alpha.shape), mode="nearest")[0, 0].numpy() > 0.5
         ious.append(mask_iou(mask, sample.alpha > 0.5))
     return ious
@@ -69,6 +71,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--segmenter", choices=SEGMENTERS, help="default: the default archive's (fused)")
     parser.add_argument("--seg-input-size", type=int,
                         help="DeepLab's input size (its long side) in place of the weights file's (384)")
+    parser.add_argument("--second-look", action=argparse.BooleanOptionalAction,
+                        help="the segmenter's second look at a crop around its first mask "
+                             "(alphanet/nets/second_look.py); default: the default archive's")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="score the arithmetic of an archive built with this PRECISION: bf16 runs DeepLab and "
                              "the matting net in bfloat16 (alphanet/nets/bfloat16.py)")
@@ -79,13 +84,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    choices = given_overrides(segmenter=args.segmenter, seg_input_size=args.seg_input_size)
+    choices = given_overrides(segmenter=args.segmenter, seg_input_size=args.seg_input_size,
+                              second_look=args.second_look)
     model = inference_model(load_as_archive(args.weights, **choices), args.precision)
     rows = [("folder", "name", "iou") + (("cutout_iou",) if args.cutout else ())]
     for folder in args.data:
         try:
             reader = ImageAlphaReader.from_root(folder)
-            ious = segmentation_ious(model.segmenter, reader, model.max_side)
+            ious = segmentation_ious(model.segment, reader, model.max_side)
             cutouts = cutout_ious(model, reader) if args.cutout else None
         except DatasetError as error:  # a bad folder or file: one line naming it, as alphanet.evaluation.evaluate does
             raise SystemExit(f"error: {error}") from None

@@ -43,8 +43,10 @@ ED_FRACTIONS = {"deeplab": (0.03, 0.03), "selfie": (0.04, 0.05), "fused": (0.03,
 # mirror averaging gained at most 0.004 matte IoU on any real validation set (with the guided filter on) for twice
 # the matting time. `load_alphanet()` applies them to the default weights, so the library, `alphanet export` and the
 # evaluations get the default archive; the Makefile's SEG and MIRROR say the same. Closed-form refinement where the
-# caller gives the trimap (alphanet/model.py, CLOSED_FORM_MODES; the Makefile's CLOSED_FORM).
-DEFAULT_ARCHIVE = {"segmenter": "fused", "mirror_average": False, "closed_form": "trimap"}
+# caller gives the trimap (alphanet/model.py, CLOSED_FORM_MODES; the Makefile's CLOSED_FORM). The segmenter's second
+# look at the object (alphanet/nets/second_look.py; the Makefile's SECOND_LOOK): better masks and mattes on the real
+# validation sets (MODEL_CARD.md).
+DEFAULT_ARCHIVE = {"segmenter": "fused", "mirror_average": False, "closed_form": "trimap", "second_look": True}
 
 
 @dataclass
@@ -58,6 +60,7 @@ class AlphaNetConfig:
     guided_filter: bool = True  # as mirror_average
     band_matting: bool = True  # as mirror_average
     closed_form: str = "off"  # as mirror_average; one of CLOSED_FORM_MODES
+    second_look: bool = False  # files written before this field existed: off, as they were scored
 
     def __post_init__(self):
         if isinstance(self.closed_form, bool):  # files written when it was on or off
@@ -80,7 +83,7 @@ def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
     ed_layer = EDLayer(erode_default if config.erode_fraction is None else config.erode_fraction,
                        dilate_default if config.dilate_fraction is None else config.dilate_fraction)
     return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side, config.mirror_average,
-                   config.guided_filter, config.band_matting, config.closed_form)
+                   config.guided_filter, config.band_matting, config.closed_form, config.second_look)
 
 
 def _selfie_segmenter() -> SelfieSegmenter:
