@@ -64,8 +64,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, nargs="*", default=[], help="folders with image/ + alpha/")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"threads {args.threads}, {args.precision}, median of {args.rounds} interleaved rounds")
     if args.sizes:
+        print(f"threads {args.threads}, {args.precision}, median of {args.rounds} interleaved rounds")
         print_call_times(args.sizes, args.rounds, args.precision)
     if args.data:
         print_second_look_shares(args.data, args.precision)
