@@ -17,7 +17,7 @@ from alphanet.nets.guided_filter import refine_matte
 from alphanet.nets.loop_count import loop_count
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
 from alphanet.nets.resize import cap_long_side, pad_to_multiple, resize_bilinear
-from alphanet.nets.second_look import average_in_box, second_look_box
+from alphanet.nets.second_look import blend_in_box, second_look_box
 
 DEFAULT_MAX_SIDE = 1500
 # When forward() refines the matte by closed-form matting: never, only when the caller gives the trimap, or always.
@@ -66,8 +66,8 @@ class AlphaNet(nn.Module):
     photo's area; `closed_form` (one of CLOSED_FORM_MODES): when forward() then refines the matte by closed-form
     matting with it as a weak prior (alphanet/nets/closed_form.py): never, only for a given trimap, or always; in
     each case only where the band has at most `closed_form_max_band` pixels. `second_look`: the segmenter looks
-    again at a crop around its first mask, `second_look_pad` of the mask's box wider on each side
-    (alphanet/nets/second_look.py).
+    again at a crop around its first mask, `second_look_pad` of the mask box's longer side wider on each side, and
+    blends the two there, `second_look_weight` of the second (alphanet/nets/second_look.py).
     Training calls `matte` once, unrefined."""
 
     def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
@@ -86,6 +86,7 @@ class AlphaNet(nn.Module):
         self.closed_form = closed_form
         self.looks = 2 if second_look else 1
         self.second_look_pad = 0.5
+        self.second_look_weight = 0.65
         self.closed_form_max_band = CLOSED_FORM_MAX_BAND
         self.tile = TILE
         self.tile_margin = MARGIN
@@ -99,7 +100,7 @@ class AlphaNet(nn.Module):
         return self.ed_layer(torch.cat(probabilities, dim=0))
 
     def segment(self, rgb: Tensor) -> Tensor:
-        """`(1, 3, H, W)` RGB in [0, 1] -> `(1, 1, H, W)` foreground probability: the segmenter's, averaged with
+        """`(1, 3, H, W)` RGB in [0, 1] -> `(1, 1, H, W)` foreground probability: the segmenter's, blended with
         its second look at the object where `looks` is 2."""
         height, width = rgb.shape[2], rgb.shape[3]
         box = [0, height, 0, width]
@@ -108,7 +109,7 @@ class AlphaNet(nn.Module):
         for look in range(loop_count(self.looks, rgb)):
             seen = self.segmenter(rgb[:, :, box[0]:box[1], box[2]:box[3]])
             if look > 0:
-                probability = average_in_box(probability, seen, box)
+                probability = blend_in_box(probability, seen, box, self.second_look_weight)
                 continue
             probability = seen
             box = second_look_box(seen, self.second_look_pad)

@@ -1,9 +1,9 @@
-"""The segmenter's second look: a crop around its first mask, segmented again and averaged with the first look."""
+"""The segmenter's second look: a crop around its first mask, segmented again and blended with the first look."""
 import pytest
 import torch
 
 from alphanet.export import script_alphanet
-from alphanet.nets.second_look import average_in_box, second_look_box
+from alphanet.nets.second_look import blend_in_box, second_look_box
 from alphanet.shared_data import small_object_photo
 from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
 from tests.frozen_graph import graph_nodes
@@ -22,14 +22,14 @@ def test_an_empty_mask_gives_the_whole_photo():
     assert second_look_box(torch.full((1, 1, 30, 50), 0.5), 0.5) == [0, 30, 0, 50]
 
 
-def test_the_looks_are_averaged_inside_the_box_and_the_first_is_kept_outside():
+def test_the_looks_are_blended_inside_the_box_and_the_first_is_kept_outside():
     first = torch.rand(1, 1, 30, 40)
     second = torch.rand(1, 1, 10, 20)
-    averaged = average_in_box(first, second, [5, 15, 10, 30])
-    torch.testing.assert_close(averaged[:, :, 5:15, 10:30], (first[:, :, 5:15, 10:30] + second) / 2)
+    blended = blend_in_box(first, second, [5, 15, 10, 30], weight=0.25)
+    torch.testing.assert_close(blended[:, :, 5:15, 10:30], 0.75 * first[:, :, 5:15, 10:30] + 0.25 * second)
     outside = torch.ones_like(first, dtype=torch.bool)
     outside[:, :, 5:15, 10:30] = False
-    assert torch.equal(averaged[outside], first[outside])
+    assert torch.equal(blended[outside], first[outside])
 
 
 class BrightIsForeground(torch.nn.Module):
@@ -56,7 +56,7 @@ def test_the_segmenter_looks_again_at_the_crop_around_its_mask():
     segmenter = BrightIsForeground()
     probability = model_with(segmenter, second_look=True).segment(rgb)
     assert segmenter.sizes == [(100, 200), (60, 80)]  # the box [0, 60, 10, 90]
-    # the stand-in answers the same in both looks, so their average is the first look
+    # the stand-in answers the same in both looks, so their blend is the first look
     torch.testing.assert_close(probability, BrightIsForeground()(rgb))
 
 
