@@ -2,10 +2,10 @@
 tiles. `python -m bench.matting_options [--data DIR ...] [--limit N] [--threads 1]`.
 
 For each photo of each image + alpha folder (`alphanet.data.real_validation`'s sets: held-out real objects and
-people on studio backdrops and in scenes) the default weights' fused segmenter runs once; then every variant mattes
-it, in automatic mode (its own ED band from the segmenter's mask) and, where the ED band does not matter, on the
-ground-truth trimap (the evaluation's: the alpha's transition grown by 10 px each side). Prints one Markdown table
-per folder and one over all photos, a row per variant:
+people on studio backdrops and in scenes) the default archive's segmentation (fused, with its second look) runs
+once; then every variant mattes it, in automatic mode (its own ED band from the segmenter's mask) and, where the ED
+band does not matter, on the ground-truth trimap (the evaluation's: the alpha's transition grown by 10 px each
+side). Prints one Markdown table per folder and one over all photos, a row per variant:
 - automatic: IoU of alpha > 0.5 with the true alpha > 0.5, beside the segmentation mask's own IoU, and the number
   of photos where the matte's IoU is more than 0.01 below the mask's ("worse"); the mean absolute error and MSE
   over the whole photo;
@@ -15,7 +15,7 @@ Not part of the test run: it prints figures for MODEL_CARD.md and BENCHMARKS.md.
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 import torch
@@ -72,13 +72,13 @@ class FixedSegmenter(torch.nn.Module):
         return self.probability
 
 
-def score_photo(model: AlphaNet, segmenter: torch.nn.Module, image: np.ndarray, alpha: np.ndarray,
-                all_variants: List[Variant]) -> Dict[str, List[float]]:
+def score_photo(model: AlphaNet, segment: Callable[[torch.Tensor], torch.Tensor], image: np.ndarray,
+                alpha: np.ndarray, all_variants: List[Variant]) -> Dict[str, List[float]]:
     """{variant name: [mask IoU, matte IoU, SAD, MSE (automatic), SAD, MSE, Grad (ground-truth trimap)]}."""
     photo = torch.from_numpy(image)
     rgb = photo.permute(2, 0, 1)[None].float() / 255
     with torch.inference_mode():
-        probability = segmenter(rgb)  # real_val photos are under the 1500 px cap: no capping
+        probability = segment(rgb)  # real_val photos are under the 1500 px cap: no capping
     model.segmenter = FixedSegmenter(probability)
     truth = alpha > 0.5
     mask_score = mask_iou(probability[0, 0].numpy() > 0.5, truth)
@@ -116,15 +116,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    model = load_alphanet(None, segmenter="fused").eval()
+    segment = load_alphanet().segment  # the default archive's segmentation
+    model = load_alphanet(second_look=False)  # one look: at the FixedSegmenter that answers with segment's map
     model.matting_net = inference_form(model.matting_net)
-    segmenter = model.segmenter
     all_variants = variants(model.ed_layer.erode_fraction, model.ed_layer.dilate_fraction)
     everything: List[Dict[str, List[float]]] = []
     for folder in args.data:
         reader = ImageAlphaReader.from_root(folder)
         count = len(reader) if args.limit == 0 else min(args.limit, len(reader))
-        rows = [score_photo(model, segmenter, *photo_and_alpha(reader, index), all_variants)
+        rows = [score_photo(model, segment, *photo_and_alpha(reader, index), all_variants)
                 for index in range(count)]
         print(table(folder.name, rows), flush=True)
         everything += rows

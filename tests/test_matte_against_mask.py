@@ -37,7 +37,7 @@ def scores() -> list:
         photo, truth = composite(index, textures)
         image = torch.from_numpy(photo)
         with torch.inference_mode():
-            probability = model.segmenter(image.permute(2, 0, 1)[None].float() / 255)[0, 0]
+            probability = model.segment(image.permute(2, 0, 1)[None].float() / 255)[0, 0]
             alpha = model(image)[0]
         rows.append((mask_iou(probability.numpy() > 0.5, truth), mask_iou(alpha.numpy() > 0.5, truth)))
     return rows
