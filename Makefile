@@ -21,9 +21,9 @@ MIRROR ?= off
 # The guided filter (on: refine the matte with the photo as guide; smoother, truer edges on the validation
 # composites for about 2 % of a call's time, MODEL_CARD.md / BENCHMARKS.md) or off (the matting net's matte as it is).
 GUIDED_FILTER ?= on
-# The segmenter's second look (on: segment a crop around the first mask again and average the two there, where the
-# object leaves room around it; better masks on every real validation set for one more segmenter call on those
-# photos, MODEL_CARD.md / BENCHMARKS.md) or off (one look).
+# The segmenter's second look (on: segment a crop around the first mask again and blend the two there, 0.65 of the
+# crop's answer, where the object leaves room around it; better masks on every real validation set for one more
+# segmenter call on those photos, MODEL_CARD.md / BENCHMARKS.md) or off (one look).
 SECOND_LOOK ?= on
 # Closed-form refinement: closed-form matting of the band with the matte so far as a weak prior. trimap (the
 # default): for calls that give a trimap, where it beat pymatting's closed-form and KNN on the real validation's

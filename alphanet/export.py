@@ -69,7 +69,7 @@ def main(argv: Optional[list] = None) -> None:
                              "truer edges for a little time (MODEL_CARD.md, BENCHMARKS.md); default: the weights "
                              "file's (on)")
     parser.add_argument("--second-look", action=argparse.BooleanOptionalAction,
-                        help="segment a crop around the first mask again and average the two there "
+                        help="segment a crop around the first mask again and blend the two there "
                              "(alphanet/nets/second_look.py): better masks on the real validation for one more "
                              "segmenter call where the object leaves room around it (MODEL_CARD.md); default: "
                              "the weights file's (off), on with the project's weights")

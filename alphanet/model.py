@@ -87,6 +87,7 @@ class AlphaNet(nn.Module):
         self.looks = 2 if second_look else 1
         self.second_look_pad = 0.5
         self.second_look_weight = 0.65
+        self.second_look_min_margin = 16  # pixels: context even around a mask of a few pixels
         self.closed_form_max_band = CLOSED_FORM_MAX_BAND
         self.tile = TILE
         self.tile_margin = MARGIN
@@ -95,13 +96,15 @@ class AlphaNet(nn.Module):
         self.stride = OUTPUT_STRIDE
 
     def predict_trimap(self, rgb: Tensor) -> Tensor:
-        """`(N, 3, H, W)` RGB in [0, 1] -> `(N, 1, H, W)` trimap from the segmenter and the ED layer."""
+        """`(N, 3, H, W)` RGB in [0, 1] -> `(N, 1, H, W)` trimap from `segment` and the ED layer."""
         probabilities = [self.segment(image[None]) for image in rgb.unbind(0)]
         return self.ed_layer(torch.cat(probabilities, dim=0))
 
     def segment(self, rgb: Tensor) -> Tensor:
         """`(1, 3, H, W)` RGB in [0, 1] -> `(1, 1, H, W)` foreground probability: the segmenter's, blended with
         its second look at the object where `looks` is 2."""
+        if rgb.shape[0] != 1:
+            raise ValueError(f"segment takes one image, got a batch of {rgb.shape[0]}")
         height, width = rgb.shape[2], rgb.shape[3]
         box = [0, height, 0, width]
         probability = torch.zeros_like(rgb[:, :1])
@@ -112,7 +115,9 @@ class AlphaNet(nn.Module):
                 probability = blend_in_box(probability, seen, box, self.second_look_weight)
                 continue
             probability = seen
-            box = second_look_box(seen, self.second_look_pad)
+            if self.looks == 1:
+                break
+            box = second_look_box(seen, self.second_look_pad, self.second_look_min_margin)
             if box == [0, height, 0, width]:  # the crop would be the photo: the same answer again
                 break
         return probability

@@ -268,7 +268,7 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
     Benchmark(
         "second_look", "What the segmenter's second look costs", "bench.second_look",
         "The default archive's model with the second look (`SECOND_LOOK=on`, the default: the segmenter run again "
-        "on a crop around its first mask, the two averaged there) and without, otherwise alike, called in turn round "
+        "on a crop around its first mask, the two blended there) and without, otherwise alike, called in turn round "
         "after round, in fp32 and in bf16 (`PRECISION`): a portrait that fills the frame, where the padded box is the "
         "whole photo and no second look runs, and a product a third of the photo's side, where it runs: one more "
         "call of the fused segmenter, whose inputs do not grow with the photo.",
@@ -407,7 +407,10 @@ def archive_description() -> str:
         return "model_store/alphanet.pt (missing: run `make mar`)"
     if not stamps:
         return "model_store/alphanet.pt, built without `make mar` (no build stamp)"
-    seg, precision, mirror, guided, second_look, closed_form, *weights = stamps[-1].name[len(".build-"):].split("-", 6)
+    fields = stamps[-1].name[len(".build-"):].split("-", 6)
+    if len(fields) < 6:
+        return "model_store/alphanet.pt, built by an older `make mar` (run `make mar` again)"
+    seg, precision, mirror, guided, second_look, closed_form, *weights = fields
     choices = (f"SEG={seg}, PRECISION={precision}, MIRROR={mirror}, GUIDED_FILTER={guided}, SECOND_LOOK={second_look}, "
                f"CLOSED_FORM={closed_form}")
     return f"model_store/alphanet.pt as `make mar` built it ({choices}" + (

@@ -51,7 +51,8 @@ def print_second_look_shares(folders: list, precision: str) -> None:
             rgb = cap_long_side(torch.from_numpy(np.ascontiguousarray(fg.transpose(2, 0, 1)))[None], model.max_side)
             with torch.no_grad():
                 first_look = model.segmenter(rgb)
-            looked += second_look_box(first_look, model.second_look_pad) != [0, rgb.shape[2], 0, rgb.shape[3]]
+            box = second_look_box(first_look, model.second_look_pad, model.second_look_min_margin)
+            looked += box != [0, rgb.shape[2], 0, rgb.shape[3]]
         print(f"| {folder.name} | {len(reader.names)} | {looked} ({looked / len(reader.names):.0%}) |", flush=True)
 
 

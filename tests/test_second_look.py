@@ -18,6 +18,12 @@ def test_the_box_is_the_masks_box_widened_by_pad_of_its_longer_side_and_clipped_
     assert second_look_box(probability, 2.0) == [0, 100, 0, 150]
 
 
+def test_a_mask_of_a_few_pixels_gets_the_minimum_margin():
+    probability = torch.zeros(1, 1, 100, 200)
+    probability[0, 0, 50, 100] = 0.9
+    assert second_look_box(probability, 0.5, min_margin=16) == [34, 67, 84, 117]
+
+
 def test_an_empty_mask_gives_the_whole_photo():
     assert second_look_box(torch.full((1, 1, 30, 50), 0.5), 0.5) == [0, 30, 0, 50]
 
@@ -50,14 +56,27 @@ def model_with(segmenter: torch.nn.Module, second_look: bool):
     return model
 
 
-def test_the_segmenter_looks_again_at_the_crop_around_its_mask():
+class SecondLookDiffers(BrightIsForeground):
+    """As BrightIsForeground on its first call, 0.3 everywhere on its second."""
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        first = super().forward(rgb)
+        return first if len(self.sizes) == 1 else torch.full_like(first, 0.3)
+
+
+def test_the_segmenter_looks_again_at_the_crop_around_its_mask_and_blends_the_two_there():
     rgb = torch.zeros(1, 3, 100, 200)
     rgb[:, :, 20:40, 30:70] = 1.0
-    segmenter = BrightIsForeground()
-    probability = model_with(segmenter, second_look=True).segment(rgb)
+    segmenter = SecondLookDiffers()
+    model = model_with(segmenter, second_look=True)
+    probability = model.segment(rgb)
     assert segmenter.sizes == [(100, 200), (60, 80)]  # the box [0, 60, 10, 90]
-    # the stand-in answers the same in both looks, so their blend is the first look
-    torch.testing.assert_close(probability, BrightIsForeground()(rgb))
+    first = BrightIsForeground()(rgb)
+    weight = model.second_look_weight
+    torch.testing.assert_close(probability[:, :, 0:60, 10:90], (1 - weight) * first[:, :, 0:60, 10:90] + weight * 0.3)
+    outside = torch.ones_like(first, dtype=torch.bool)
+    outside[:, :, 0:60, 10:90] = False
+    assert torch.equal(probability[outside], first[outside])
 
 
 PATCH, WIDE_BAND, NOTHING = (slice(20, 40), slice(30, 70)), (slice(20, 40), slice(0, 200)), (slice(0), slice(0))

@@ -105,7 +105,7 @@ def test_the_precision_option_scores_what_a_bf16_archive_runs(tmp_path, monkeypa
 
 def test_a_weights_file_is_scored_as_make_mar_weights_builds_it(tmp_path, monkeypatch):
     """A training run's file says mirror averaging on and may name another segmenter; `make mar WEIGHTS=FILE`
-    builds it with the default archive's choices (fused, one pass), and so is it scored, so that a candidate and
+    builds it with the default archive's choices (fused, second look, one pass), and so is it scored, so that a candidate and
     the default are compared alike. --segmenter still picks a single stage."""
     from alphanet.evaluation import segmentation_iou
     from alphanet.nets.segmenter import DeepLabSegmenter, FusedSegmenter
@@ -119,5 +119,5 @@ def test_a_weights_file_is_scored_as_make_mar_weights_builds_it(tmp_path, monkey
     data = make_folder(tmp_path / "data", count=1)
     main(["--data", str(data), "--weights", str(tmp_path / "run.pt")])
     main(["--data", str(data), "--weights", str(tmp_path / "run.pt"), "--segmenter", "deeplab"])
-    assert isinstance(seen[0].segmenter, FusedSegmenter) and not seen[0].mirror_average
+    assert isinstance(seen[0].segmenter, FusedSegmenter) and not seen[0].mirror_average and seen[0].looks == 2
     assert isinstance(seen[1].segmenter, DeepLabSegmenter) and not seen[1].mirror_average

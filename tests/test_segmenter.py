@@ -105,16 +105,25 @@ def test_the_fused_stage_answers_with_the_more_decisive_network(person, objects,
     assert torch.equal(fused(torch.zeros(1, 3, 40, 40)), expected)
 
 
-def test_a_person_mask_along_all_four_sides_is_the_scene_and_deeplab_answers():
+def test_a_person_mask_over_the_whole_frame_is_the_scene_and_deeplab_answers():
     frame = torch.full((1, 1, 40, 40), 0.95)
-    frame[:, :, 10:30, 10:30] = 0.7  # sure along the sides: the more decisive network
+    frame[:, :, 10:30, 10:30] = 0.7  # sure around the middle: the more decisive network
     objects = disc(8, 0.7)
     fused = FusedSegmenter(FixedMap(frame), FixedMap(objects))
     assert torch.equal(fused(torch.zeros(1, 3, 40, 40)), objects)
-    one_side_free = frame.clone()
-    one_side_free[:, :, :, 29:] = 0.1  # background along the right side, as beside a real person
-    fused = FusedSegmenter(FixedMap(one_side_free), FixedMap(objects))
-    assert torch.equal(fused(torch.zeros(1, 3, 40, 40)), one_side_free)
+    with_corners = frame.clone()
+    with_corners[:, :, :8, :8] = with_corners[:, :, :8, -8:] = 0.1  # 92 % of the frame, as a close-up's
+    fused = FusedSegmenter(FixedMap(with_corners), FixedMap(objects))
+    assert torch.equal(fused(torch.zeros(1, 3, 40, 40)), with_corners)
+
+
+def test_a_close_up_of_a_face_is_still_the_person_segmenters():
+    """The astronaut's chin, neck and shoulders fill the crop to all four sides (82 % of it): still a person."""
+    fused = load_alphanet().segmenter
+    photo = np.array(Image.open(SHARED / "data" / "photos" / "astronaut.png").convert("RGB"))[150:350, 150:350]
+    rgb = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        assert torch.equal(fused(rgb), fused.person(rgb))
 
 
 def test_a_deeplab_weights_file_loads_into_the_fused_stage_and_scripts(tmp_path):

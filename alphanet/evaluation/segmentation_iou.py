@@ -4,7 +4,8 @@
 
 `train seg --validate-only` scores the bare network on square resized images, as it trains. This scores what an
 archive runs: the photo's long side capped as AlphaNet caps it, the archive's segmenter (or `--segmenter`'s)
-at its own input size, aspect kept, its mask (probability > 0.5) brought back to full size as the trimap is, then
+at its own input size, aspect kept, with the archive's second look at a crop around the object (or not:
+`--no-second-look`), its mask (probability > 0.5) brought back to full size as the trimap is, then
 compared with alpha > 0.5: one IoU per image of an image + alpha folder (`image/`, `alpha/`), and their mean,
 median and count below 0.5 (a mean can hide a long tail of missed objects), a line for each folder: the real
 validation sets (`alphanet.data.real_validation`: held-out real objects and people on studio backdrops and in

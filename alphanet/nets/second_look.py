@@ -12,10 +12,10 @@ from typing import List
 from torch import Tensor
 
 
-def second_look_box(probability: Tensor, pad: float) -> List[int]:
+def second_look_box(probability: Tensor, pad: float, min_margin: int = 0) -> List[int]:
     """`(1, 1, H, W)` foreground probability -> [top, bottom, left, right]: the mask's (probability > 0.5)
-    bounding box widened on each side by `pad` times its longer side, clipped to the photo; the whole photo where
-    the mask is empty. The longer side, so that a thin object (a bottle, a standing person) gets context across
+    bounding box widened on each side by `pad` times its longer side (at least `min_margin` pixels), clipped to
+    the photo; the whole photo where the mask is empty. The longer side, so that a thin object (a bottle, a standing person) gets context across
     its thin side too: padding each side by its own length scored lower on the real scenes (MODEL_CARD.md)."""
     height, width = probability.shape[2], probability.shape[3]
     mask = probability[0, 0] > 0.5
@@ -25,7 +25,7 @@ def second_look_box(probability: Tensor, pad: float) -> List[int]:
         return [0, height, 0, width]
     top, bottom = int(rows[0, 0]), int(rows[-1, 0]) + 1
     left, right = int(columns[0, 0]), int(columns[-1, 0]) + 1
-    margin = int(round(pad * max(bottom - top, right - left)))
+    margin = max(min_margin, int(round(pad * max(bottom - top, right - left))))
     return [max(0, top - margin), min(height, bottom + margin), max(0, left - margin), min(width, right + margin)]
 
 
