@@ -111,15 +111,15 @@ class AlphaNet(nn.Module):
         # One call of the segmenter in a loop freezing cannot unroll (loop_count), as in matte_passes.
         for look in range(loop_count(self.looks, rgb)):
             seen = self.segmenter(rgb[:, :, box[0]:box[1], box[2]:box[3]])
-            if look > 0:
+            if look == 0:
+                probability = seen
+                if self.looks == 1:
+                    break
+                box = second_look_box(seen, self.second_look_pad, self.second_look_min_margin)
+                if box == [0, height, 0, width]:  # the crop would be the photo: the same answer again
+                    break
+            else:
                 probability = blend_in_box(probability, seen, box, self.second_look_weight)
-                continue
-            probability = seen
-            if self.looks == 1:
-                break
-            box = second_look_box(seen, self.second_look_pad, self.second_look_min_margin)
-            if box == [0, height, 0, width]:  # the crop would be the photo: the same answer again
-                break
         return probability
 
     def matte(self, rgb: Tensor, trimap: Tensor) -> Tensor:

@@ -15,8 +15,9 @@ from torch import Tensor
 def second_look_box(probability: Tensor, pad: float, min_margin: int = 0) -> List[int]:
     """`(1, 1, H, W)` foreground probability -> [top, bottom, left, right]: the mask's (probability > 0.5)
     bounding box widened on each side by `pad` times its longer side (at least `min_margin` pixels), clipped to
-    the photo; the whole photo where the mask is empty. The longer side, so that a thin object (a bottle, a standing person) gets context across
-    its thin side too: padding each side by its own length scored lower on the real scenes (MODEL_CARD.md)."""
+    the photo; the whole photo where the mask is empty. The longer side, so that a thin object (a bottle, a
+    standing person) gets context across its thin side too: padding each side by its own length scored lower on
+    the real scenes (docs/training-log.md)."""
     height, width = probability.shape[2], probability.shape[3]
     mask = probability[0, 0] > 0.5
     rows = mask.any(dim=1).nonzero()
