@@ -12,3 +12,8 @@ def graph_nodes(block) -> List[torch._C.Node]:
         for inner in node.blocks():
             nodes.extend(graph_nodes(inner))
     return nodes
+
+
+def convolutions(scripted) -> int:
+    """How many convolution nodes the frozen graph holds, in every branch and loop."""
+    return sum("conv" in node.kind() for node in graph_nodes(scripted.graph))

@@ -17,7 +17,7 @@ from alphanet.export import script_alphanet
 from alphanet.nets.band_tiles import band_tiles
 from alphanet.nets.inference_form import inference_form
 from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
-from tests.frozen_graph import graph_nodes
+from tests.frozen_graph import convolutions
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTOS = SHARED / "data" / "photos"
@@ -124,11 +124,6 @@ def test_scripted_band_matting_matches_eager(random_model):
         eager_alpha, _ = random_model(image, trimap)
         scripted_alpha, _ = scripted(image, trimap)
     assert (eager_alpha - scripted_alpha).abs().max() <= 1e-4
-
-
-def convolutions(scripted) -> int:
-    """How many convolution nodes the frozen graph holds, in every branch and loop."""
-    return sum("conv" in node.kind() for node in graph_nodes(scripted.graph))
 
 
 def test_the_frozen_graph_holds_one_copy_of_the_matting_net(monkeypatch):
