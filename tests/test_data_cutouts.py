@@ -142,6 +142,44 @@ def test_a_cutout_cut_by_its_frame_stands_on_the_photos_border(tmp_path):
         assert alpha[-1].max() > 0.5  # cut at the bottom in the file, so at the photo's bottom too
 
 
+def test_a_closeup_fills_the_photo_and_is_cut_by_its_frame(tmp_path):
+    """The ellipse (30 x 20 px in a 40 px file) as a close-up: its long side 0.9-1.4 times the photo's short
+    side, larger than the same photo without close-ups makes it, often cut by the frame, and where the frame does
+    not cut it still 3:2 tall."""
+    ellipse = [c for c in find_cutouts(Library(make_library(tmp_path / "lib"))) if c.category == "food"][:1]
+    reader = CutoutReader(ellipse, [], studio_probability=1.0, size=64, extra_objects=False, closeup_probability=1.0)
+    whole = CutoutReader(ellipse, [], studio_probability=1.0, size=64, extra_objects=False)
+    cut = 0
+    for seed in range(12):
+        alpha = reader.read(0, np.random.default_rng(seed)).alpha
+        rows, columns = np.nonzero(alpha > 0.5)
+        height, width = rows.max() - rows.min() + 1, columns.max() - columns.min() + 1
+        assert height >= 0.8 * min(alpha.shape) or rows.min() == 0 or rows.max() == alpha.shape[0] - 1
+        touches_frame = (rows.min() == 0, rows.max() == alpha.shape[0] - 1, columns.min() == 0,
+                         columns.max() == alpha.shape[1] - 1)
+        cut += any(touches_frame)
+        if not any(touches_frame):
+            assert 1.3 < height / width < 1.7
+        assert (alpha > 0.5).mean() > (whole.read(0, np.random.default_rng(seed)).alpha > 0.5).mean()
+    assert cut >= 4  # most close-ups leave the frame on some side
+
+
+def test_a_reader_without_closeups_makes_the_photos_it_made_before_they_existed(tmp_path):
+    """The close-up draw is skipped at probability 0, so the real validation's first sets keep their bytes."""
+    cutouts = find_cutouts(Library(make_library(tmp_path / "lib")))
+    backgrounds = [make_backgrounds(tmp_path / "bg")]
+    plain = CutoutReader(cutouts, backgrounds, 0.5, size=48)
+    zero = CutoutReader(cutouts, backgrounds, 0.5, size=48, closeup_probability=0.0)
+    some = CutoutReader(cutouts, backgrounds, 0.5, size=48, closeup_probability=0.5)
+    differs = 0
+    for seed in range(6):
+        first, second, third = (r.read(seed, np.random.default_rng(seed)) for r in (plain, zero, some))
+        np.testing.assert_array_equal(first.alpha, second.alpha)
+        np.testing.assert_array_equal(first.fg, second.fg)
+        differs += not np.array_equal(first.alpha, third.alpha)
+    assert differs > 0
+
+
 def test_scenes_need_backgrounds(tmp_path):
     cutouts = find_cutouts(Library(make_library(tmp_path / "lib")))
     with pytest.raises(DatasetError, match="background"):
@@ -166,7 +204,7 @@ def test_the_real_validation_command_writes_the_same_sets_twice(tmp_path):
 
     first, second = build(tmp_path / "one"), build(tmp_path / "two")
     held_out = held_out_cutouts(str(library))
-    for setting in ("studio", "scene"):
+    for setting in ("studio", "scene", "closeup"):
         images = sorted((first / f"lib_{setting}" / "image").iterdir())
         assert len(images) == len(held_out) == len(list((first / f"lib_{setting}" / "alpha").iterdir()))
         for image in images:

@@ -21,7 +21,8 @@ they measure the segmentation of real people, which the painted portraits only s
 real_validation) is built from it, and training never sees it. `CutoutReader` makes a new photo at every read:
 the cutout (and sometimes a few others from its library, overlapping it) on a studio backdrop (white, grey,
 gradients, colour sweeps, with contact shadows and reflections) or on a real scene (a background photo, often
-defocused), with lighting and colour changes and JPEG artefacts.
+defocused), with lighting and colour changes and JPEG artefacts; or, as a close-up, the main object filling the
+photo and cut by its frame, as products are often shot and as the shared photos show a cup, a cat or a face.
 """
 import hashlib
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ from alphanet.data.textures import gradient, random_colour, shade, smooth_noise
 
 HELD_OUT_FRACTION = 0.15
 EXTRA_OBJECT_PROBABILITIES = {0: 0.6, 1: 0.3, 2: 0.1}  # further cutouts beside the main one, in training
+# A close-up's main object: its long side against the photo's short side. Up to 1.4, so the frame cuts most of
+# them on one side or more; the other photos keep their objects at 30-90 % and whole.
+CLOSEUP_EXTENT = (0.9, 1.4)
 ASPECTS = (1.0, 4 / 3, 3 / 4, 2 / 3)  # canvas height / width: square, landscape, portrait catalog formats
 CUTOUT_SUFFIXES = (".png", ".gif")
 PEOPLE_PHOTOGRAPHS = (
@@ -147,12 +151,13 @@ class CutoutReader:
     """Catalog and lifestyle photos made from cutouts: item `i` shows cutout `i` (see the module docstring).
 
     `backgrounds`: folders of scene photos; `studio_probability`: the share of studio backdrops; `size`: the
-    photo's long side; `extra_objects`: whether further cutouts may join the main one. Has the readers' interface
+    photo's long side; `extra_objects`: whether further cutouts may join the main one; `closeup_probability`: the
+    share of close-ups (CLOSEUP_EXTENT). Has the readers' interface
     (`len`, `names`, `read(index, rng) -> Sample`), so the training datasets take it as they take the others.
     """
 
     def __init__(self, cutouts: Sequence[Cutout], backgrounds: Sequence[Path], studio_probability: float = 0.5,
-                 size: int = 512, extra_objects: bool = True):
+                 size: int = 512, extra_objects: bool = True, closeup_probability: float = 0.0):
         if not cutouts:
             raise DatasetError("a cutout reader needs at least one cutout")
         self.cutouts = list(cutouts)
@@ -160,6 +165,7 @@ class CutoutReader:
         if studio_probability < 1 and not self.backgrounds:
             raise DatasetError("scene photos need at least one background folder")
         self.studio_probability, self.size, self.extra_objects = studio_probability, size, extra_objects
+        self.closeup_probability = closeup_probability
         self._decoded: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # small images, read once per process
 
     def __len__(self) -> int:
@@ -174,11 +180,13 @@ class CutoutReader:
         studio = rng.random() < self.studio_probability
         bg = studio_backdrop(rng, shape) if studio else self._scene(rng, shape)
         indices = [index] + self._extra_indices(rng)
+        # Drawn only where close-ups are on, so that readers without them make the same photos as before.
+        closeup = self.closeup_probability > 0 and rng.random() < self.closeup_probability
         fg, alpha = np.zeros(shape + (3,), np.float32), np.zeros(shape, np.float32)
         # The main object last, on top; the others behind it may be partly hidden.
         for order, object_index in enumerate(reversed(indices)):
             main = order == len(indices) - 1
-            colour, object_alpha = self._placed(object_index, rng, shape, main)
+            colour, object_alpha = self._placed(object_index, rng, shape, main, closeup and main)
             if studio:
                 bg = _cast_shadow(bg, object_alpha, rng)
                 if rng.random() < 0.2:
@@ -209,28 +217,30 @@ class CutoutReader:
             self._decoded[index] = read_cutout(self.cutouts[index].path)
         return self._decoded[index]
 
-    def _placed(self, index: int, rng: np.random.Generator, shape: tuple[int, int], main: bool
+    def _placed(self, index: int, rng: np.random.Generator, shape: tuple[int, int], main: bool, closeup: bool
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Cutout `index` scaled, relit and put somewhere on a `shape` canvas -> `(H, W, 3)` colour, `(H, W)` alpha.
 
-        The main object fills 30-90 % of the canvas's short side, others 15-50 %. A cutout whose opaque part
-        touches its file's border (a half-length portrait, a cropped car) was cut there by its frame, so it is
-        placed touching the canvas's border on that side, as a photo would show it."""
+        The main object fills 30-90 % of the canvas's short side, others 15-50 %; a close-up's CLOSEUP_EXTENT,
+        the canvas cutting off what lies beyond it. A cutout whose opaque part touches its file's border (a
+        half-length portrait, a cropped car) was cut there by its frame, so it is placed touching the canvas's
+        border on that side, as a photo would show it."""
         colour, alpha = self._decode(index)
-        extent = rng.uniform(0.3, 0.9) if main else rng.uniform(0.15, 0.5)
+        if closeup:
+            extent = rng.uniform(*CLOSEUP_EXTENT)
+        else:
+            extent = rng.uniform(0.3, 0.9) if main else rng.uniform(0.15, 0.5)
         scale = extent * min(shape) / max(alpha.shape)
         height, width = max(1, int(round(alpha.shape[0] * scale))), max(1, int(round(alpha.shape[1] * scale)))
-        height, width = min(height, shape[0]), min(width, shape[1])
+        if not closeup:
+            height, width = min(height, shape[0]), min(width, shape[1])
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         colour = cv2.resize(colour, (width, height), interpolation=interpolation)
         alpha = np.clip(cv2.resize(alpha, (width, height), interpolation=interpolation), 0, 1)
         colour = _relight(colour, rng)
         top = _position(rng, shape[0] - height, alpha[-1].max() > 0.5, alpha[0].max() > 0.5)
         left = _position(rng, shape[1] - width, alpha[:, -1].max() > 0.5, alpha[:, 0].max() > 0.5)
-        canvas_colour, canvas_alpha = np.zeros(shape + (3,), np.float32), np.zeros(shape, np.float32)
-        canvas_colour[top:top + height, left:left + width] = colour
-        canvas_alpha[top:top + height, left:left + width] = alpha
-        return canvas_colour, canvas_alpha
+        return _on_canvas(colour, shape, top, left), _on_canvas(alpha, shape, top, left)
 
 
 def _canvas_shape(rng: np.random.Generator, size: int) -> tuple[int, int]:
@@ -239,12 +249,22 @@ def _canvas_shape(rng: np.random.Generator, size: int) -> tuple[int, int]:
 
 
 def _position(rng: np.random.Generator, slack: int, cut_at_end: bool, cut_at_start: bool) -> int:
-    """Where an object starts along one axis, `slack` being the canvas's length minus the object's."""
+    """Where an object starts along one axis, `slack` being the canvas's length minus the object's (negative for
+    an object longer than the canvas, which then starts before it)."""
     if cut_at_end and not cut_at_start:
         return slack
     if cut_at_start and not cut_at_end:
         return 0
-    return int(rng.integers(0, slack + 1))
+    return int(rng.integers(min(slack, 0), max(slack, 0) + 1))
+
+
+def _on_canvas(layer: np.ndarray, shape: tuple[int, int], top: int, left: int) -> np.ndarray:
+    """`layer` (`(h, w)` or `(h, w, 3)`) placed at (top, left) on a zero canvas of `shape`, cut where it leaves it."""
+    canvas = np.zeros(shape + layer.shape[2:], np.float32)
+    rows = slice(max(top, 0), min(top + layer.shape[0], shape[0]))
+    columns = slice(max(left, 0), min(left + layer.shape[1], shape[1]))
+    canvas[rows, columns] = layer[rows.start - top:rows.stop - top, columns.start - left:columns.stop - left]
+    return canvas
 
 
 def studio_backdrop(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:

@@ -3,9 +3,10 @@
     python -m alphanet.data.real_validation --backgrounds runs/data/backgrounds_val --out runs/data/real_val
                                             [--libraries stamps portraits qabcs people] [--seed 0] [--size 512]
 
-For each cutout library (alphanet.data.cutouts: its held-out part, 15 % of each category by file) writes two
-image + alpha folders, `OUT/<library>_studio` (studio backdrops) and `OUT/<library>_scene` (held-out background
-photos), one photo per held-out cutout, and `OUT/HOLDOUT.tsv` listing the files. Item i depends only on the seed,
+For each cutout library (alphanet.data.cutouts: its held-out part, 15 % of each category by file) writes three
+image + alpha folders, `OUT/<library>_studio` (studio backdrops), `OUT/<library>_scene` (held-out background
+photos) and `OUT/<library>_closeup` (the object filling the photo and cut by its frame, half of them on studio
+backdrops, half on the held-out backgrounds), one photo per held-out cutout, and `OUT/HOLDOUT.tsv` listing the files. Item i depends only on the seed,
 i and the files, so the same command writes the same set. `alphanet.evaluation.segmentation_iou --data OUT/*`
 scores them.
 """
@@ -21,7 +22,8 @@ from alphanet.data.cutouts import CutoutReader, held_out_cutouts
 from alphanet.data.sample import composite
 from alphanet.serving.imageio import to_uint8
 
-SETTINGS = {"studio": 1.0, "scene": 0.0}  # the share of studio backdrops in each set
+# Each set's share of studio backdrops and of close-ups.
+SETTINGS = {"studio": (1.0, 0.0), "scene": (0.0, 0.0), "closeup": (0.5, 1.0)}
 
 
 def write_set(reader: CutoutReader, out: Path, seed: int) -> None:
@@ -47,8 +49,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     for library in args.libraries:
         cutouts = held_out_cutouts(library)
         rows += [f"{library}\t{cutout.category}\t{cutout.path}" for cutout in cutouts]
-        for setting, studio_probability in SETTINGS.items():
-            reader = CutoutReader(cutouts, args.backgrounds, studio_probability, args.size, extra_objects=False)
+        for setting, (studio_probability, closeup_probability) in SETTINGS.items():
+            reader = CutoutReader(cutouts, args.backgrounds, studio_probability, args.size, extra_objects=False,
+                                  closeup_probability=closeup_probability)
             write_set(reader, args.out / f"{Path(library).name}_{setting}", args.seed)
     (args.out / "HOLDOUT.tsv").write_text("\n".join(rows) + "\n")
     print(f"wrote {len(rows) - 1} held-out cutouts x {len(SETTINGS)} settings to {args.out}")

@@ -374,7 +374,8 @@ def training_set(args) -> Dataset:
     `--cutout-repeats` times an epoch (a new photo each time: they are composited at every read)."""
     parts = [make_dataset(args, root, validation=False) for root in args.data]
     if args.cutouts:
-        reader = CutoutReader(training_cutouts(args.cutouts), args.backgrounds, size=args.image_size)
+        reader = CutoutReader(training_cutouts(args.cutouts), args.backgrounds, size=args.image_size,
+                              closeup_probability=args.closeups)
         parts += [make_dataset(args, None, validation=False, reader=reader)] * args.cutout_repeats
     return SeededItems(ConcatDataset(parts))
 
@@ -426,6 +427,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              "libraries by name (stamps, qabcs, portraits; alphanet/data/cutouts.py) or folders of "
                              "transparent images; their held-out part is never used")
     parser.add_argument("--cutout-repeats", type=int, default=1, help="times each cutout is shown per epoch")
+    parser.add_argument("--closeups", type=float, default=0.0, metavar="PROBABILITY",
+                        help="the share of --cutouts' photos shot close, the object filling the photo and cut by its "
+                             "frame (alphanet/data/cutouts.py)")
     parser.add_argument("--layout", choices=("composition", "image-alpha", "image-mask"), default="composition",
                         help="composition: fg/ + alpha/ composited on --backgrounds; image-alpha: image/ + alpha/; "
                              "image-mask: image/ + mask/ (segmentation only)")
