@@ -25,6 +25,7 @@ from alphanet.nets.merged_attention import MergedAttention
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
 from alphanet.model import cap_long_side, fuse
 from alphanet.nets.resize import resize_bilinear
+from tests.cpu_support import needs_bf16_convolutions
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTOS = sorted((SHARED / "data" / "photos").glob("*.*g"))
@@ -378,6 +379,7 @@ def test_scripted_matches_eager_on_the_shared_photos(model, scripted_path, photo
     assert torch.equal(eager_trimap, scripted_trimap)
 
 
+@needs_bf16_convolutions
 def test_bf16_export_stays_close_to_fp32_and_unknown_precisions_are_refused():
     weights_model = load_alphanet(None)  # trained weights: random ones would make the comparison meaningless
     image = load_rgb(PHOTOS[0])[:256, :256].contiguous()
