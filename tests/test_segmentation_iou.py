@@ -105,8 +105,8 @@ def test_the_precision_option_scores_what_a_bf16_archive_runs(tmp_path, monkeypa
 
 def test_a_weights_file_is_scored_as_make_mar_weights_builds_it(tmp_path, monkeypatch):
     """A training run's file says mirror averaging on and may name another segmenter; `make mar WEIGHTS=FILE`
-    builds it with the default archive's choices (fused, second look, one pass), and so is it scored, so that a candidate and
-    the default are compared alike. --segmenter still picks a single stage."""
+    builds it with the default archive's choices (fused, second look, one pass), and so is it scored, so that a
+    candidate and the default are compared alike. --segmenter still picks a single stage."""
     from alphanet.evaluation import segmentation_iou
     from alphanet.nets.segmenter import DeepLabSegmenter, FusedSegmenter
     from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, save_weights

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from alphanet.data.augment import shift_hsv
+from alphanet.data.augment import crop_and_resize, shift_hsv
 from alphanet.data.image_io import DatasetError, list_images, read_rgb
 from alphanet.data.readers import cover_crop
 from alphanet.data.sample import Sample
@@ -240,7 +240,9 @@ class CutoutReader:
         colour = _relight(colour, rng)
         top = _position(rng, shape[0] - height, alpha[-1].max() > 0.5, alpha[0].max() > 0.5)
         left = _position(rng, shape[1] - width, alpha[:, -1].max() > 0.5, alpha[:, 0].max() > 0.5)
-        return _on_canvas(colour, shape, top, left), _on_canvas(alpha, shape, top, left)
+        # The canvas is the window of the object's layers that starts at (-top, -left): zero where it leaves them.
+        window = (-top, -left, shape[0], shape[1])
+        return crop_and_resize(colour, window, shape), crop_and_resize(alpha, window, shape)
 
 
 def _canvas_shape(rng: np.random.Generator, size: int) -> tuple[int, int]:
@@ -257,14 +259,6 @@ def _position(rng: np.random.Generator, slack: int, cut_at_end: bool, cut_at_sta
         return 0
     return int(rng.integers(min(slack, 0), max(slack, 0) + 1))
 
-
-def _on_canvas(layer: np.ndarray, shape: tuple[int, int], top: int, left: int) -> np.ndarray:
-    """`layer` (`(h, w)` or `(h, w, 3)`) placed at (top, left) on a zero canvas of `shape`, cut where it leaves it."""
-    canvas = np.zeros(shape + layer.shape[2:], np.float32)
-    rows = slice(max(top, 0), min(top + layer.shape[0], shape[0]))
-    columns = slice(max(left, 0), min(left + layer.shape[1], shape[1]))
-    canvas[rows, columns] = layer[rows.start - top:rows.stop - top, columns.start - left:columns.stop - left]
-    return canvas
 
 
 def studio_backdrop(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
