@@ -11,8 +11,8 @@ SCRIPTED := $(MODEL_STORE)/alphanet.pt
 # person segmenter) or deeplab (the paper's DeepLabV3+, trained here, retrainable). MODEL_CARD.md compares them.
 SEG ?= fused
 # The matting net's and DeepLab's arithmetic: bf16 (1.5x to 1.8x faster calls where the CPU has AVX512-BF16 or
-# AMX, 2.4x slower where it has not, and not at all without AVX-512; the same real-validation IoU; docs/deployment.md)
-# or fp32 (exact, any CPU).
+# AMX, 2.4x slower on other AVX-512 CPUs, fp32's exact answers from float32 copies on CPUs without AVX-512; the same
+# real-validation IoU; docs/deployment.md) or fp32 (exact, any CPU, a third smaller).
 # Default: what this machine's CPU does best. Building an image for CPUs you do not know: PRECISION=fp32.
 PRECISION ?= $(shell grep -qE 'avx512_bf16|amx_bf16' /proc/cpuinfo 2>/dev/null && echo bf16 || echo fp32)
 # Mirror averaging (on: matte the photo and its mirror image and average the two, for twice the matting net's time)

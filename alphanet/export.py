@@ -84,7 +84,8 @@ def main(argv: Optional[list] = None) -> None:
                              "docs/deployment.md); default: trimap with the project's weights, a weights file's own")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="the matting net's and DeepLab's arithmetic: fp32 (exact, any CPU) or bf16 (1.5x faster "
-                             "calls on CPUs with AVX512-BF16 or AMX, 2.4x slower elsewhere; docs/deployment.md)")
+                             "calls on CPUs with AVX512-BF16 or AMX, 2.4x slower on other AVX-512 CPUs, fp32 on "
+                             "CPUs without AVX-512; docs/deployment.md)")
     args = parser.parse_args(argv)
     overrides = given_overrides(segmenter=args.segmenter, erode_fraction=args.erode_fraction,
                                 dilate_fraction=args.dilate_fraction, max_side=args.max_side,

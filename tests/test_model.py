@@ -25,7 +25,7 @@ from alphanet.nets.merged_attention import MergedAttention
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
 from alphanet.model import cap_long_side, fuse
 from alphanet.nets.resize import resize_bilinear
-from tests.cpu_support import needs_bf16_convolutions
+from tests.cpu_support import lacks_bf16_convolutions, needs_bf16_convolutions
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTOS = sorted((SHARED / "data" / "photos").glob("*.*g"))
@@ -379,23 +379,44 @@ def test_scripted_matches_eager_on_the_shared_photos(model, scripted_path, photo
     assert torch.equal(eager_trimap, scripted_trimap)
 
 
-@needs_bf16_convolutions
-def test_bf16_export_stays_close_to_fp32_and_unknown_precisions_are_refused():
-    weights_model = load_alphanet(None)  # trained weights: random ones would make the comparison meaningless
+def _fp32_and_bf16_exports_on_a_band(weights_model):
+    """The fp32 and the bf16 export's alpha for the same photo and trimap, and the trimap's unknown band."""
     image = load_rgb(PHOTOS[0])[:256, :256].contiguous()
     trimap = torch.full(image.shape[:2], 128, dtype=torch.uint8)
     trimap[:64], trimap[-64:] = 0, 255
     with torch.no_grad():
         fp32, _ = script_alphanet(weights_model)(image, trimap)
         bf16, _ = script_alphanet(weights_model, "bf16")(image, trimap)
-    band = trimap == 128
+    return fp32, bf16, trimap == 128
+
+
+@needs_bf16_convolutions
+def test_bf16_export_stays_close_to_fp32():
+    weights_model = load_alphanet(None)  # trained weights: random ones would make the comparison meaningless
+    fp32, bf16, band = _fp32_and_bf16_exports_on_a_band(weights_model)
     difference = (fp32 - bf16).abs()[band]
     assert difference.max() > 0  # it really computed in bf16
     assert difference.mean() < 0.01 and difference.max() < 0.25
+
+
+def test_unknown_precisions_are_refused():
     with pytest.raises(ValueError, match="precision"):
-        script_alphanet(weights_model, "fp16")
+        script_alphanet(load_alphanet(None), "fp16")
 
 
+@lacks_bf16_convolutions
+def test_bf16_export_gives_the_fp32_exports_answers_where_the_cpu_has_no_bf16():
+    """A bf16 archive built elsewhere and served on a CPU without bf16 convolutions runs its float32 copies:
+    the fp32 archive's alpha to the bit, where the bf16 networks would have been refused or crashed."""
+    model = load_alphanet(None)
+    fp32, bf16, _ = _fp32_and_bf16_exports_on_a_band(model)
+    assert torch.equal(fp32, bf16)
+    rgb = load_rgb(PHOTOS[0]).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        assert torch.equal(inference_model(model, "bf16").segmenter.objects(rgb), model.segmenter.objects(rgb))
+
+
+@needs_bf16_convolutions
 def test_bf16_runs_deeplab_in_bf16_and_its_mask_stays_close():
     """With precision bf16 the fused stage's DeepLab computes in bfloat16 too (the person segmenter stays float32):
     its probabilities move a little, its mask hardly."""

@@ -1,33 +1,53 @@
 """The two large networks computing in bfloat16, for CPUs with native bfloat16 arithmetic (AVX512-BF16, AMX):
 there oneDNN's convolutions run two to four times as fast, elsewhere bfloat16 is emulated and slower. Each wrapper
 takes and returns float32, so the rest of the graph (resizing, the ED layer, the fusion, the guided filter) stays
-float32. Not exact: alpha and the mask move a little (measured in MODEL_CARD.md)."""
+float32. Not exact: alpha and the mask move a little (measured in MODEL_CARD.md).
+
+Each wrapper also keeps the network's float32 copy and runs it where the CPU has no bfloat16 convolutions at all
+(`mkldnn::_is_mkldnn_bf16_supported`: no AVX512BW/VL/DQ nor AVX-NE-CONVERT, such as AVX2-only CPUs), where torch
+refuses them eagerly and a frozen graph crashed the process. The check runs at each call, inside the graph, so a
+bf16 archive built on one CPU gives the fp32 archive's exact answers on another (Triton's backend included), for
+half as much again in file size."""
+import copy
+
 import torch
 from torch import Tensor, nn
 
 from alphanet.nets.segmenter import DeepLabSegmenter
 
 
+def _bfloat16_copy(net: nn.Module) -> nn.Module:
+    return copy.deepcopy(net).to(torch.bfloat16)
+
+
 class Bfloat16Matting(nn.Module):
-    """A matting net in bfloat16. `(N, 3, H, W), (N, 1, H, W)` float32 -> `(N, 1, H, W)` float32."""
+    """A matting net in bfloat16 where the CPU has it, else in float32.
+    `(N, 3, H, W), (N, 1, H, W)` float32 -> `(N, 1, H, W)` float32."""
 
     def __init__(self, net: nn.Module):
         super().__init__()
-        self.net = net.to(torch.bfloat16)
+        self.net = _bfloat16_copy(net)
+        self.fp32_net = net
 
     def forward(self, rgb: Tensor, trimap: Tensor) -> Tensor:
+        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return self.fp32_net(rgb, trimap)
         # trimap levels 0, 0.5 and 1 are exact in bfloat16
         return self.net(rgb.to(torch.bfloat16), trimap.to(torch.bfloat16)).float()
 
 
 class Bfloat16Segmentation(nn.Module):
-    """DeepLabV3+ in bfloat16. `(N, 3, h, w)` float32 -> `(N, 1, h, w)` float32 logits."""
+    """DeepLabV3+ in bfloat16 where the CPU has it, else in float32. `(N, 3, h, w)` float32 -> `(N, 1, h, w)`
+    float32 logits."""
 
     def __init__(self, net: nn.Module):
         super().__init__()
-        self.net = net.to(torch.bfloat16)
+        self.net = _bfloat16_copy(net)
+        self.fp32_net = net
 
     def forward(self, rgb: Tensor) -> Tensor:
+        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return self.fp32_net(rgb)
         return self.net(rgb.to(torch.bfloat16)).float()
 
 
