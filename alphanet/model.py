@@ -17,7 +17,7 @@ from alphanet.nets.guided_filter import refine_matte
 from alphanet.nets.loop_count import loop_count
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
 from alphanet.nets.resize import cap_long_side, pad_to_multiple, resize_bilinear
-from alphanet.nets.second_look import blend_in_box, second_look_box
+from alphanet.nets.second_look import blend_in_box, photo_window, second_look_box, step_back_box
 
 DEFAULT_MAX_SIDE = 1500
 # When forward() refines the matte by closed-form matting: never, only when the caller gives the trimap, or always.
@@ -67,7 +67,9 @@ class AlphaNet(nn.Module):
     matting with it as a weak prior (alphanet/nets/closed_form.py): never, only for a given trimap, or always; in
     each case only where the band has at most `closed_form_max_band` pixels. `second_look`: the segmenter looks
     again at a crop around its first mask, `second_look_pad` of the mask box's longer side wider on each side, and
-    blends the two there, `second_look_weight` of the second (alphanet/nets/second_look.py).
+    blends the two there, `second_look_weight` of the second; where that crop would be the whole photo, it steps
+    back instead, `step_back_pad` of the photo's longer side beyond each side, and blends `step_back_weight` of
+    that look (alphanet/nets/second_look.py).
     Training calls `matte` once, unrefined."""
 
     def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
@@ -88,6 +90,8 @@ class AlphaNet(nn.Module):
         self.second_look_pad = 0.5
         self.second_look_weight = 0.65
         self.second_look_min_margin = 16  # pixels: context even around a mask of a few pixels
+        self.step_back_pad = 0.2
+        self.step_back_weight = 0.5
         self.closed_form_max_band = CLOSED_FORM_MAX_BAND
         self.tile = TILE
         self.tile_margin = MARGIN
@@ -102,24 +106,26 @@ class AlphaNet(nn.Module):
 
     def segment(self, rgb: Tensor) -> Tensor:
         """`(1, 3, H, W)` RGB in [0, 1] -> `(1, 1, H, W)` foreground probability: the segmenter's, blended with
-        its second look at the object where `looks` is 2."""
+        its second look where `looks` is 2: at a crop around the object, or a step back from a photo it fills."""
         if rgb.shape[0] != 1:
             raise ValueError(f"segment takes one image, got a batch of {rgb.shape[0]}")
         height, width = rgb.shape[2], rgb.shape[3]
         box = [0, height, 0, width]
+        weight = self.second_look_weight
         probability = torch.zeros_like(rgb[:, :1])
         # One call of the segmenter in a loop freezing cannot unroll (loop_count), as in matte_passes.
         for look in range(loop_count(self.looks, rgb)):
-            seen = self.segmenter(rgb[:, :, box[0]:box[1], box[2]:box[3]])
+            seen = self.segmenter(photo_window(rgb, box))
             if look == 0:
                 probability = seen
                 if self.looks == 1:
                     break
                 box = second_look_box(seen, self.second_look_pad, self.second_look_min_margin)
-                if box == [0, height, 0, width]:  # the crop would be the photo: the same answer again
-                    break
+                if box == [0, height, 0, width]:  # the crop would be the photo: the object fills it (or is not found)
+                    box = step_back_box(height, width, self.step_back_pad)
+                    weight = self.step_back_weight
             else:
-                probability = blend_in_box(probability, seen, box, self.second_look_weight)
+                probability = blend_in_box(probability, seen, box, weight)
         return probability
 
     def matte(self, rgb: Tensor, trimap: Tensor) -> Tensor:

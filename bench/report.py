@@ -15,7 +15,8 @@ It runs, in this order (NAME: what), in about 8 minutes on a 2-core AMD EPYC wit
 - `segmenters`: bench.segmenters on the astronaut photo at 1024 and 1500 px, 2 threads, 5 interleaved rounds: the
   operations of each segmentation stage (counted) and the three stages' call times against the person segmenter.
 - `second_look`: bench.second_look at 1024 and 1500 px, 2 threads, 5 interleaved rounds, fp32 then bf16: the
-  default model with and without the segmenter's second look, on a photo where it runs and one where it does not.
+  default model with and without the segmenter's second look, on a photo where it crops and one where it steps
+  back.
 - `band_matting`: bench.band_matting at 1024 and 1500 px, discs of radius 1/16 and 1/4, 3 rounds, 8 small-object
   composites: band-only matting (on by default) against the full pass, in time and in alpha.
 - `encoding`: bench.png_encoding at 1024 px: the answer's PNG encoding, zlib's default and run-length strategies.
@@ -268,10 +269,10 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
     Benchmark(
         "second_look", "What the segmenter's second look costs", "bench.second_look",
         "The default archive's model with the second look (`SECOND_LOOK=on`, the default: the segmenter run again "
-        "on a crop around its first mask, the two blended there) and without, otherwise alike, called in turn round "
-        "after round, in fp32 and in bf16 (`PRECISION`): a portrait that fills the frame, where the padded box is the "
-        "whole photo and no second look runs, and a product a third of the photo's side, where it runs: one more "
-        "call of the fused segmenter, whose inputs do not grow with the photo.",
+        "on a crop around its first mask, or a step back from a photo the mask fills, the two looks blended) and "
+        "without, otherwise alike, called in turn round after round, in fp32 and in bf16 (`PRECISION`): a portrait "
+        "that fills the frame, where it steps back, and a product a third of the photo's side, where it crops: "
+        "either way one more call of the fused segmenter, whose inputs do not grow with the photo.",
         (Run(("--sizes", "1024", "1500", "--rounds", "5", "--threads", "2", "--precision", "fp32"),
              ("--sizes", "256", "--rounds", "1", "--threads", "2", "--precision", "fp32")),
          Run(("--sizes", "1024", "1500", "--rounds", "5", "--threads", "2", "--precision", "bf16"),

@@ -4,10 +4,11 @@
 
 The default archive's model exported with the second look and without (`make mar SECOND_LOOK=on` / `off`, alike
 otherwise), called in turn round after round, so that a machine's changing load falls on both alike, on two
-photos at each size: the astronaut, a portrait that fills the frame (its padded box is the whole photo: one look),
-and the coffee cup shrunk to a third of the side on a brick wall (`small_object_photo`: two looks). It prints each
-one's median call and the ratio. With --data, the share of each folder's photos (image + alpha folders, as
-`alphanet.evaluation.segmentation_iou` reads them) whose first mask leaves room for a second look.
+photos at each size: the astronaut, a portrait that fills the frame (its padded box is the whole photo: the
+second look steps back), and the coffee cup shrunk to a third of the side on a brick wall (`small_object_photo`:
+the second look is a crop). It prints each one's median call and the ratio. With --data, the share of each
+folder's photos (image + alpha folders, as `alphanet.evaluation.segmentation_iou` reads them) whose first mask
+leaves room for a crop around it; the others get a step back.
 Not part of the test run: it prints figures for BENCHMARKS.md.
 """
 import argparse
@@ -41,19 +42,21 @@ def print_call_times(sizes: list, rounds: int, precision: str) -> None:
 
 def print_second_look_shares(folders: list, precision: str) -> None:
     model = inference_model(load_alphanet(), precision)
-    print("| folder | photos | with a second look |")
-    print("| --- | --- | --- |")
+    print("| folder | photos | a crop around the object | a step back |")
+    print("| --- | --- | --- | --- |")
     for folder in folders:
         reader = ImageAlphaReader.from_root(folder)
-        looked = 0
+        crops = 0
         for index in range(len(reader.names)):
             fg = reader.read(index, rng=None).fg
             rgb = cap_long_side(torch.from_numpy(np.ascontiguousarray(fg.transpose(2, 0, 1)))[None], model.max_side)
             with torch.no_grad():
                 first_look = model.segmenter(rgb)
             box = second_look_box(first_look, model.second_look_pad, model.second_look_min_margin)
-            looked += box != [0, rgb.shape[2], 0, rgb.shape[3]]
-        print(f"| {folder.name} | {len(reader.names)} | {looked} ({looked / len(reader.names):.0%}) |", flush=True)
+            crops += box != [0, rgb.shape[2], 0, rgb.shape[3]]
+        count = len(reader.names)
+        print(f"| {folder.name} | {count} | {crops} ({crops / count:.0%}) | {count - crops} ({1 - crops / count:.0%}) |",
+              flush=True)
 
 
 def main() -> None:

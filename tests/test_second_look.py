@@ -1,10 +1,11 @@
-"""The segmenter's second look: a crop around its first mask, segmented again and blended with the first look."""
+"""The segmenter's second look: a crop around its first mask, or a step back from a photo the mask fills,
+segmented again and blended with the first look."""
 import pytest
 import torch
 
 from alphanet.export import script_alphanet
-from alphanet.nets.second_look import blend_in_box, second_look_box
-from alphanet.shared_data import small_object_photo
+from alphanet.nets.second_look import blend_in_box, photo_window, second_look_box, step_back_box
+from alphanet.shared_data import small_object_photo, square_photo
 from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
 from tests.frozen_graph import convolutions
 
@@ -36,6 +37,27 @@ def test_the_looks_are_blended_inside_the_box_and_the_first_is_kept_outside():
     outside = torch.ones_like(first, dtype=torch.bool)
     outside[:, :, 5:15, 10:30] = False
     assert torch.equal(blended[outside], first[outside])
+
+
+def test_the_step_back_window_reaches_pad_of_the_longer_side_past_every_side():
+    assert step_back_box(100, 200, 0.2) == [-40, 140, -40, 240]
+
+
+def test_a_window_past_the_photo_repeats_its_border_pixels_outward():
+    rgb = torch.rand(1, 3, 6, 8)
+    window = photo_window(rgb, [-2, 8, -3, 8])
+    assert window.shape == (1, 3, 10, 11)
+    assert torch.equal(window[:, :, 2:8, 3:11], rgb)
+    assert torch.equal(window[:, :, 0, 3:11], rgb[:, :, 0])  # above: the top row again
+    assert torch.equal(window[:, :, 9, 0], rgb[:, :, 5, 0])  # below left: the corner pixel
+    assert torch.equal(photo_window(rgb, [1, 4, 2, 6]), rgb[:, :, 1:4, 2:6])  # inside: a plain crop
+
+
+def test_a_look_at_a_window_past_the_photo_is_blended_where_it_covers_the_photo():
+    first = torch.rand(1, 1, 6, 8)
+    second = torch.rand(1, 1, 10, 12)
+    blended = blend_in_box(first, second, [-2, 8, -4, 8], weight=0.5)
+    torch.testing.assert_close(blended, 0.5 * first + 0.5 * second[:, :, 2:8, 4:12])
 
 
 class BrightIsForeground(torch.nn.Module):
@@ -79,26 +101,44 @@ def test_the_segmenter_looks_again_at_the_crop_around_its_mask_and_blends_the_tw
     assert torch.equal(probability[outside], first[outside])
 
 
+def test_the_segmenter_steps_back_from_a_photo_its_mask_fills_and_blends_the_two_everywhere():
+    rgb = torch.zeros(1, 3, 100, 200)
+    rgb[:, :, 10:90, :] = 1.0  # the mask's padded box is the whole photo
+    segmenter = SecondLookDiffers()
+    model = model_with(segmenter, second_look=True)
+    probability = model.segment(rgb)
+    margin = round(model.step_back_pad * 200)
+    assert segmenter.sizes == [(100, 200), (100 + 2 * margin, 200 + 2 * margin)]
+    weight = model.step_back_weight
+    torch.testing.assert_close(probability, (1 - weight) * BrightIsForeground()(rgb) + weight * 0.3)
+
+
 PATCH, WIDE_BAND, NOTHING = (slice(20, 40), slice(30, 70)), (slice(20, 40), slice(0, 200)), (slice(0), slice(0))
 
 
-@pytest.mark.parametrize("second_look,bright,looks", [(False, PATCH, 1), (True, WIDE_BAND, 1), (True, NOTHING, 1),
-                                                      (True, PATCH, 2)])
-def test_one_look_without_the_option_or_where_the_crop_would_be_the_whole_photo(second_look, bright, looks):
+@pytest.mark.parametrize("second_look,bright,sizes", [
+    (False, PATCH, [(100, 200)]),
+    (True, PATCH, [(100, 200), (60, 80)]),  # a crop around the patch
+    (True, WIDE_BAND, [(100, 200), (180, 280)]),  # its margins reach the photo's sides: a step back
+    (True, NOTHING, [(100, 200), (180, 280)]),  # no mask: a step back, where a small object may show
+])
+def test_which_second_look(second_look, bright, sizes):
     rgb = torch.zeros(1, 3, 100, 200)
-    rgb[:, :, bright[0], bright[1]] = 1.0  # a wide band's margins reach the photo's sides; nothing: no mask
+    rgb[:, :, bright[0], bright[1]] = 1.0
     segmenter = BrightIsForeground()
     model_with(segmenter, second_look).segment(rgb)
-    assert len(segmenter.sizes) == looks
+    assert segmenter.sizes == sizes
 
 
-def test_the_exported_second_look_matches_eager_with_one_copy_of_the_segmenter():
-    """Both looks share one call site: each copy of DeepLab in the frozen graph would cost a worker memory while
-    the archive loads (as for the matting net, tests/test_band_matting.py)."""
-    image = torch.from_numpy(small_object_photo(480))  # the default model's first mask leaves room around it
+@pytest.mark.parametrize("photo,crop", [(small_object_photo(480), True), (square_photo(480), False)])
+def test_the_exported_second_look_matches_eager_with_one_copy_of_the_segmenter(photo, crop):
+    """Both looks, a crop (the coffee cup small on a wall) or a step back (the astronaut filling the photo),
+    share one call site: each copy of DeepLab in the frozen graph would cost a worker memory while the archive
+    loads (as for the matting net, tests/test_band_matting.py)."""
+    image = torch.from_numpy(photo)
     with torch.no_grad():
         first_look = load_alphanet().segmenter(image.permute(2, 0, 1)[None].float() / 255)
-    assert second_look_box(first_look, 0.5) != [0, 480, 0, 480]
+    assert (second_look_box(first_look, 0.5) != [0, 480, 0, 480]) == crop
     counts = {}
     for second_look in (False, True):
         eager = load_alphanet(second_look=second_look)
