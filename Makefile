@@ -23,8 +23,8 @@ MIRROR ?= off
 # composites for about 2 % of a call's time, MODEL_CARD.md / BENCHMARKS.md) or off (the matting net's matte as it is).
 GUIDED_FILTER ?= on
 # The segmenter's second look (on: segment a crop around the first mask again and blend the two there, 0.65 of the
-# crop's answer, where the object leaves room around it; better masks on every real validation set for one more
-# segmenter call on those photos, MODEL_CARD.md / BENCHMARKS.md) or off (one look).
+# crop's answer, where the object leaves room around it, else a step back from the photo, half of its answer;
+# better mattes on every real validation set for one more segmenter call, MODEL_CARD.md / BENCHMARKS.md) or off.
 SECOND_LOOK ?= on
 # Closed-form refinement: closed-form matting of the band with the matte so far as a weak prior. trimap (the
 # default): for calls that give a trimap, where it beat pymatting's closed-form and KNN on the real validation's
