@@ -55,8 +55,8 @@ def print_second_look_shares(folders: list, precision: str) -> None:
             box = second_look_box(first_look, model.second_look_pad, model.second_look_min_margin)
             crops += box != [0, rgb.shape[2], 0, rgb.shape[3]]
         count = len(reader.names)
-        print(f"| {folder.name} | {count} | {crops} ({crops / count:.0%}) | {count - crops} ({1 - crops / count:.0%}) |",
-              flush=True)
+        print(f"| {folder.name} | {count} | {crops} ({crops / count:.0%}) | "
+              f"{count - crops} ({1 - crops / count:.0%}) |", flush=True)
 
 
 def main() -> None:

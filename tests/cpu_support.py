@@ -7,6 +7,7 @@ import torch
 HAS_BF16_CONVOLUTIONS = torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 needs_bf16_convolutions = pytest.mark.skipif(
-    not HAS_BF16_CONVOLUTIONS, reason="this CPU has no bf16 convolutions (oneDNN needs AVX512BW/VL/DQ or AVX-NE-CONVERT)")
+    not HAS_BF16_CONVOLUTIONS,
+    reason="this CPU has no bf16 convolutions (oneDNN needs AVX512BW/VL/DQ or AVX-NE-CONVERT)")
 lacks_bf16_convolutions = pytest.mark.skipif(
     HAS_BF16_CONVOLUTIONS, reason="this CPU has bf16 convolutions, so bf16 archives compute in bf16")

@@ -7,8 +7,8 @@ For each cutout library (alphanet.data.cutouts: its held-out part, 15 % of each 
 image + alpha folders, `OUT/<library>_studio` (studio backdrops), `OUT/<library>_scene` (held-out background
 photos) and `OUT/<library>_closeup` (the object filling the photo and cut by its frame, half of them on studio
 backdrops, half on the held-out backgrounds), one photo per held-out cutout, and `OUT/HOLDOUT.tsv` listing the
-files. Item i depends only on the seed, i and the files, so the same command writes the same set. `alphanet.evaluation.segmentation_iou --data OUT/*`
-scores them.
+files. Item i depends only on the seed, i and the files, so the same command writes the same set.
+`alphanet.evaluation.segmentation_iou --data OUT/*` scores them.
 """
 import argparse
 from pathlib import Path

@@ -16,18 +16,18 @@ from torch import Tensor, nn
 from alphanet.nets.segmenter import DeepLabSegmenter
 
 
-def _bfloat16_copy(net: nn.Module) -> nn.Module:
-    return copy.deepcopy(net).to(torch.bfloat16)
-
-
-class Bfloat16Matting(nn.Module):
-    """A matting net in bfloat16 where the CPU has it, else in float32.
-    `(N, 3, H, W), (N, 1, H, W)` float32 -> `(N, 1, H, W)` float32."""
+class _Bfloat16WhereSupported(nn.Module):
+    """Holds `net` twice: `net` in bfloat16 and `fp32_net` as given; each subclass's forward picks one."""
 
     def __init__(self, net: nn.Module):
         super().__init__()
-        self.net = _bfloat16_copy(net)
+        self.net = copy.deepcopy(net).to(torch.bfloat16)
         self.fp32_net = net
+
+
+class Bfloat16Matting(_Bfloat16WhereSupported):
+    """A matting net in bfloat16 where the CPU has it, else in float32.
+    `(N, 3, H, W), (N, 1, H, W)` float32 -> `(N, 1, H, W)` float32."""
 
     def forward(self, rgb: Tensor, trimap: Tensor) -> Tensor:
         if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
@@ -36,14 +36,9 @@ class Bfloat16Matting(nn.Module):
         return self.net(rgb.to(torch.bfloat16), trimap.to(torch.bfloat16)).float()
 
 
-class Bfloat16Segmentation(nn.Module):
+class Bfloat16Segmentation(_Bfloat16WhereSupported):
     """DeepLabV3+ in bfloat16 where the CPU has it, else in float32. `(N, 3, h, w)` float32 -> `(N, 1, h, w)`
     float32 logits."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        self.net = _bfloat16_copy(net)
-        self.fp32_net = net
 
     def forward(self, rgb: Tensor) -> Tensor:
         if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
