@@ -26,6 +26,9 @@ GUIDED_FILTER ?= on
 # crop's answer, where the object leaves room around it, else a step back from the photo, half of its answer;
 # better mattes on every real validation set for one more segmenter call, MODEL_CARD.md / BENCHMARKS.md) or off.
 SECOND_LOOK ?= on
+# The subject only (on: drop the mask's regions that run off the frame and are less sure than a whole region inside
+# it, the scene's own subjects: better masks in the real scenes, MODEL_CARD.md) or off (every region the mask holds).
+SUBJECT_ONLY ?= on
 # Closed-form refinement: closed-form matting of the band with the matte so far as a weak prior. trimap (the
 # default): for calls that give a trimap, where it beat pymatting's closed-form and KNN on the real validation's
 # edges; on: in automatic mode too (SAD for MSE there, about 2.2x the call's time; MODEL_CARD.md); off: never.
@@ -33,7 +36,7 @@ CLOSED_FORM ?= trimap
 # The weights packed into the archive: empty for the project's default (alphanet/weights/alphanet_default.pt), or
 # a file `python -m alphanet.training.checkpoint` wrote from your own training runs: `make serve WEIGHTS=my.pt`.
 WEIGHTS ?=
-BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)-$(MIRROR)-$(GUIDED_FILTER)-$(SECOND_LOOK)-$(CLOSED_FORM)$(if $(WEIGHTS),-$(subst /,_,$(WEIGHTS)))
+BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)-$(MIRROR)-$(GUIDED_FILTER)-$(SECOND_LOOK)-$(SUBJECT_ONLY)-$(CLOSED_FORM)$(if $(WEIGHTS),-$(subst /,_,$(WEIGHTS)))
 
 .PHONY: install mar serve test clean
 
@@ -56,13 +59,14 @@ $(MAR): $(INSTALLED) $(BUILD_STAMP) handlers/alphanet_handler.py config/model-co
 		$(if $(filter off,$(MIRROR)),--no-mirror-average,--mirror-average) \
 		$(if $(filter off,$(GUIDED_FILTER)),--no-guided-filter,--guided-filter) \
 		$(if $(filter off,$(SECOND_LOOK)),--no-second-look,--second-look) \
+		$(if $(filter off,$(SUBJECT_ONLY)),--no-subject-only,--subject-only) \
 		--closed-form $(CLOSED_FORM)
 	$(BIN)/torch-model-archiver --force --model-name alphanet --version 1.0 --export-path $(MODEL_STORE) \
 		--serialized-file $(SCRIPTED) --handler handlers/alphanet_handler.py \
 		--config-file config/model-config.yaml
 
 # A stamp per build choice: `make mar SEG=deeplab`, `PRECISION=bf16`, `MIRROR=on`, `GUIDED_FILTER=off`,
-# `SECOND_LOOK=off`, `CLOSED_FORM=on` or `WEIGHTS=my.pt` after `make mar` rebuilds the archive.
+# `SECOND_LOOK=off`, `SUBJECT_ONLY=off`, `CLOSED_FORM=on` or `WEIGHTS=my.pt` after `make mar` rebuilds the archive.
 $(BUILD_STAMP):
 	mkdir -p $(MODEL_STORE)
 	rm -f $(MODEL_STORE)/.build-*

@@ -73,6 +73,11 @@ def main(argv: Optional[list] = None) -> None:
                              "(alphanet/nets/second_look.py): better masks on the real validation for one more "
                              "segmenter call where the object leaves room around it (MODEL_CARD.md); default: "
                              "the weights file's (off), on with the project's weights")
+    parser.add_argument("--subject-only", action=argparse.BooleanOptionalAction,
+                        help="drop the mask's regions that run off the frame and are less sure than a whole region "
+                             "inside it, the scene's own subjects (alphanet/nets/subject_only.py): better masks in "
+                             "the real scenes (MODEL_CARD.md); default: the weights file's (off), on with the "
+                             "project's weights")
     parser.add_argument("--band-matting", action=argparse.BooleanOptionalAction,
                         help="run the matting net on tiles around the unknown band only "
                              "(alphanet/nets/band_tiles.py), the full pass where they would cover most of the photo; "
@@ -91,7 +96,7 @@ def main(argv: Optional[list] = None) -> None:
                                 dilate_fraction=args.dilate_fraction, max_side=args.max_side,
                                 mirror_average=args.mirror_average, guided_filter=args.guided_filter,
                                 band_matting=args.band_matting, closed_form=args.closed_form,
-                                second_look=args.second_look)
+                                second_look=args.second_look, subject_only=args.subject_only)
     start = time.perf_counter()
     try:
         path = export_scripted(args.out, args.weights, args.precision, **overrides)

@@ -18,6 +18,7 @@ from alphanet.nets.loop_count import loop_count
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
 from alphanet.nets.resize import cap_long_side, pad_to_multiple, resize_bilinear
 from alphanet.nets.second_look import blend_in_box, photo_window, second_look_box, step_back_box
+from alphanet.nets.subject_only import subject_only
 
 DEFAULT_MAX_SIDE = 1500
 # When forward() refines the matte by closed-form matting: never, only when the caller gives the trimap, or always.
@@ -69,12 +70,14 @@ class AlphaNet(nn.Module):
     again at a crop around its first mask, `second_look_pad` of the mask box's longer side wider on each side, and
     blends the two there, `second_look_weight` of the second; where that crop would be the whole photo, it steps
     back instead, `step_back_pad` of the photo's longer side beyond each side, and blends `step_back_weight` of
-    that look (alphanet/nets/second_look.py).
+    that look (alphanet/nets/second_look.py). `subject_only`: the mask's regions that run off the frame and are
+    less sure than a whole region inside it are dropped as the scene's (alphanet/nets/subject_only.py).
     Training calls `matte` once, unrefined."""
 
     def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
                  max_side: int = DEFAULT_MAX_SIDE, mirror_average: bool = True, guided_filter: bool = True,
-                 band_matting: bool = True, closed_form: str = "off", second_look: bool = False):
+                 band_matting: bool = True, closed_form: str = "off", second_look: bool = False,
+                 subject_only: bool = False):
         super().__init__()
         if closed_form not in CLOSED_FORM_MODES:
             raise ValueError(f"closed_form must be one of {CLOSED_FORM_MODES}, got {closed_form!r}")
@@ -87,6 +90,7 @@ class AlphaNet(nn.Module):
         self.band_matting = band_matting
         self.closed_form = closed_form
         self.looks = 2 if second_look else 1
+        self.subject_only = subject_only
         self.second_look_pad = 0.5
         self.second_look_weight = 0.65
         self.second_look_min_margin = 16  # pixels: context even around a mask of a few pixels
@@ -106,7 +110,8 @@ class AlphaNet(nn.Module):
 
     def segment(self, rgb: Tensor) -> Tensor:
         """`(1, 3, H, W)` RGB in [0, 1] -> `(1, 1, H, W)` foreground probability: the segmenter's, blended with
-        its second look where `looks` is 2: at a crop around the object, or a step back from a photo it fills."""
+        its second look where `looks` is 2: at a crop around the object, or a step back from a photo it fills;
+        with `subject_only`, the scene's regions dropped."""
         if rgb.shape[0] != 1:
             raise ValueError(f"segment takes one image, got a batch of {rgb.shape[0]}")
         height, width = rgb.shape[2], rgb.shape[3]
@@ -126,7 +131,7 @@ class AlphaNet(nn.Module):
                     weight = self.step_back_weight
             else:
                 probability = blend_in_box(probability, seen, box, weight)
-        return probability
+        return subject_only(probability) if self.subject_only else probability
 
     def matte(self, rgb: Tensor, trimap: Tensor) -> Tensor:
         """`(N, 3, H, W)`, `(N, 1, H, W)` of any size -> `(N, 1, H, W)` raw alpha: pads to the network's stride

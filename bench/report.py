@@ -408,12 +408,12 @@ def archive_description() -> str:
         return "model_store/alphanet.pt (missing: run `make mar`)"
     if not stamps:
         return "model_store/alphanet.pt, built without `make mar` (no build stamp)"
-    fields = stamps[-1].name[len(".build-"):].split("-", 6)
-    if len(fields) < 6:
+    fields = stamps[-1].name[len(".build-"):].split("-", 7)
+    if len(fields) < 7:
         return "model_store/alphanet.pt, built by an older `make mar` (run `make mar` again)"
-    seg, precision, mirror, guided, second_look, closed_form, *weights = fields
+    seg, precision, mirror, guided, second_look, subject_only, closed_form, *weights = fields
     choices = (f"SEG={seg}, PRECISION={precision}, MIRROR={mirror}, GUIDED_FILTER={guided}, SECOND_LOOK={second_look}, "
-               f"CLOSED_FORM={closed_form}")
+               f"SUBJECT_ONLY={subject_only}, CLOSED_FORM={closed_form}")
     return f"model_store/alphanet.pt as `make mar` built it ({choices}" + (
         f", WEIGHTS={weights[0]})" if weights else ", the default weights)")
 

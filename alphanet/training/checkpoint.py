@@ -45,8 +45,10 @@ ED_FRACTIONS = {"deeplab": (0.03, 0.03), "selfie": (0.04, 0.05), "fused": (0.03,
 # evaluations get the default archive; the Makefile's SEG and MIRROR say the same. Closed-form refinement where the
 # caller gives the trimap (alphanet/model.py, CLOSED_FORM_MODES; the Makefile's CLOSED_FORM). The segmenter's second
 # look at the object (alphanet/nets/second_look.py; the Makefile's SECOND_LOOK): better masks and mattes on the real
-# validation sets (MODEL_CARD.md).
-DEFAULT_ARCHIVE = {"segmenter": "fused", "mirror_average": False, "closed_form": "trimap", "second_look": True}
+# validation sets (MODEL_CARD.md). The subject only (alphanet/nets/subject_only.py; the Makefile's SUBJECT_ONLY):
+# regions of the scene that the segmenters take in beside the subject dropped, better in the real scenes.
+DEFAULT_ARCHIVE = {"segmenter": "fused", "mirror_average": False, "closed_form": "trimap", "second_look": True,
+                   "subject_only": True}
 
 
 @dataclass
@@ -61,6 +63,7 @@ class AlphaNetConfig:
     band_matting: bool = True  # as mirror_average
     closed_form: str = "off"  # as mirror_average; one of CLOSED_FORM_MODES
     second_look: bool = False  # files written before this field existed: off, as they were scored
+    subject_only: bool = False  # as second_look
 
     def __post_init__(self):
         if isinstance(self.closed_form, bool):  # files written when it was on or off
@@ -83,7 +86,8 @@ def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
     ed_layer = EDLayer(erode_default if config.erode_fraction is None else config.erode_fraction,
                        dilate_default if config.dilate_fraction is None else config.dilate_fraction)
     return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side, config.mirror_average,
-                   config.guided_filter, config.band_matting, config.closed_form, config.second_look)
+                   config.guided_filter, config.band_matting, config.closed_form, config.second_look,
+                   config.subject_only)
 
 
 def _selfie_segmenter() -> SelfieSegmenter:
