@@ -8,8 +8,9 @@ of the subject (their mean probability is lower), while the subject stands whole
 mask holds a region touching no edge of the photo with at least `min_share` of the mask's area, each region that
 touches an edge and has a lower mean probability than those inner regions together is dropped. A subject cut by
 the frame (a close-up, a half-length portrait) is kept: there is no inner region, or it is surer than them. On the
-real validation this lifted the matte IoU of people in scenes by 0.044 and of objects in scenes by 0.010 and 0.014;
-no set lost over 0.0003 (docs/training-log.md).
+real validation this lifted the matte IoU of people in scenes by 0.044 and of objects in scenes by 0.010 and 0.014,
+no set losing over 0.0003; on a second draw of the same cutouts the masks gained less (+0.008, +0.002 to +0.006)
+and stamps close-ups lost 0.002 (docs/training-log.md).
 
 Regions are 8-connected, found by spreading each pixel's index to the largest in its region along row and column
 runs and by 3 x 3 max pooling, on the probability shrunk to `WORK_SIDE` on its long side: the segmenters see the
