@@ -10,25 +10,14 @@ cent of a call, is smaller than the spread of whole calls on a shared machine.
 Not part of the test run: it prints figures for the docs.
 """
 import argparse
-import time
 
-import numpy as np
 import torch
 
 from alphanet.export import script_alphanet
 from alphanet.nets.subject_only import subject_only
 from alphanet.shared_data import SHARED_PHOTOS, small_object_photo, square_photo
 from alphanet.training.checkpoint import load_alphanet
-
-
-def median_seconds(call, repeats: int) -> float:
-    call()  # the first call also optimises a scripted graph
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+from bench.bench_model import median_seconds
 
 
 def main() -> None:

@@ -62,21 +62,18 @@ def scene_regions(probability: Tensor, min_share: float = MIN_SHARE) -> Tensor:
     """`(1, 1, h, w)` foreground probability -> `(1, 1, h, w)` bool: the pixels of the regions (probability > 0.5)
     that touch the frame and are less sure than the regions inside it (see the module docstring); none where no
     region inside the frame holds `min_share` of the mask."""
-    height, width = probability.shape[2], probability.shape[3]
-    labels = mask_regions(probability > 0.5).flatten()
-    names, region_of = torch.unique(labels, return_inverse=True)
-    count = torch.zeros(names.shape[0]).scatter_add_(0, region_of, torch.ones_like(labels))
+    labels = mask_regions(probability > 0.5)[0, 0]
+    names, region_of, count = torch.unique(labels.flatten(), return_inverse=True, return_counts=True)
+    count = count.float()
     total = torch.zeros(names.shape[0]).scatter_add_(0, region_of, probability.flatten())
-    edge = torch.ones(height, width, dtype=torch.bool)
-    edge[1:height - 1, 1:width - 1] = False
-    touches = torch.zeros(names.shape[0]).scatter_add_(0, region_of, edge.flatten().float()) > 0
+    touches = torch.isin(names, torch.cat([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     on_mask = names > 0
     inner = on_mask & ~touches & (count >= min_share * count[on_mask].sum())
     if not bool(inner.any()):
         return torch.zeros_like(probability, dtype=torch.bool)
     inner_mean = total[inner].sum() / count[inner].sum()
-    dropped = on_mask & touches & (total / count.clamp(min=1.0) < inner_mean)
-    return dropped[region_of].view(1, 1, height, width)
+    dropped = on_mask & touches & (total / count < inner_mean)
+    return dropped[region_of].view(probability.shape)
 
 
 def subject_only(probability: Tensor, work_side: int = WORK_SIDE) -> Tensor:
