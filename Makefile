@@ -29,6 +29,10 @@ SECOND_LOOK ?= on
 # The subject only (on: drop the mask's regions that run off the frame and are less sure than a whole region inside
 # it, the scene's own subjects: better masks in the real scenes, MODEL_CARD.md) or off (every region the mask holds).
 SUBJECT_ONLY ?= on
+# The person's pose (on: where BlazePose, converted from MediaPipe, finds a whole person and is sure of its landmarks,
+# its person mask replaces the segmenters' where they are unsure of what they add beyond it, and joins it where they
+# are sure: much better masks of real people, MODEL_CARD.md) or off.
+POSE ?= on
 # Closed-form refinement: closed-form matting of the band with the matte so far as a weak prior. trimap (the
 # default): for calls that give a trimap, where it beat pymatting's closed-form and KNN on the real validation's
 # edges; on: in automatic mode too (SAD for MSE there, about 2.2x the call's time; MODEL_CARD.md); off: never.
@@ -36,7 +40,7 @@ CLOSED_FORM ?= trimap
 # The weights packed into the archive: empty for the project's default (alphanet/weights/alphanet_default.pt), or
 # a file `python -m alphanet.training.checkpoint` wrote from your own training runs: `make serve WEIGHTS=my.pt`.
 WEIGHTS ?=
-BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)-$(MIRROR)-$(GUIDED_FILTER)-$(SECOND_LOOK)-$(SUBJECT_ONLY)-$(CLOSED_FORM)$(if $(WEIGHTS),-$(subst /,_,$(WEIGHTS)))
+BUILD_STAMP := $(MODEL_STORE)/.build-$(SEG)-$(PRECISION)-$(MIRROR)-$(GUIDED_FILTER)-$(SECOND_LOOK)-$(SUBJECT_ONLY)-$(POSE)-$(CLOSED_FORM)$(if $(WEIGHTS),-$(subst /,_,$(WEIGHTS)))
 
 .PHONY: install mar serve test clean
 
@@ -60,13 +64,15 @@ $(MAR): $(INSTALLED) $(BUILD_STAMP) handlers/alphanet_handler.py config/model-co
 		$(if $(filter off,$(GUIDED_FILTER)),--no-guided-filter,--guided-filter) \
 		$(if $(filter off,$(SECOND_LOOK)),--no-second-look,--second-look) \
 		$(if $(filter off,$(SUBJECT_ONLY)),--no-subject-only,--subject-only) \
+		$(if $(filter off,$(POSE)),--no-person-pose,--person-pose) \
 		--closed-form $(CLOSED_FORM)
 	$(BIN)/torch-model-archiver --force --model-name alphanet --version 1.0 --export-path $(MODEL_STORE) \
 		--serialized-file $(SCRIPTED) --handler handlers/alphanet_handler.py \
 		--config-file config/model-config.yaml
 
 # A stamp per build choice: `make mar SEG=deeplab`, `PRECISION=bf16`, `MIRROR=on`, `GUIDED_FILTER=off`,
-# `SECOND_LOOK=off`, `SUBJECT_ONLY=off`, `CLOSED_FORM=on` or `WEIGHTS=my.pt` after `make mar` rebuilds the archive.
+# `SECOND_LOOK=off`, `SUBJECT_ONLY=off`, `POSE=off`, `CLOSED_FORM=on` or `WEIGHTS=my.pt` after `make mar` rebuilds
+# the archive.
 $(BUILD_STAMP):
 	mkdir -p $(MODEL_STORE)
 	rm -f $(MODEL_STORE)/.build-*

@@ -78,6 +78,10 @@ def main(argv: Optional[list] = None) -> None:
                              "inside it, the scene's own subjects (alphanet/nets/subject_only.py): better masks in "
                              "the real scenes (MODEL_CARD.md); default: the weights file's (off), on with the "
                              "project's weights")
+    parser.add_argument("--person-pose", action=argparse.BooleanOptionalAction,
+                        help="BlazePose's person mask where it finds a whole person and is sure of its landmarks "
+                             "(alphanet/nets/pose_person.py): better masks of real people (MODEL_CARD.md); default: "
+                             "the weights file's (off), on with the project's weights")
     parser.add_argument("--band-matting", action=argparse.BooleanOptionalAction,
                         help="run the matting net on tiles around the unknown band only "
                              "(alphanet/nets/band_tiles.py), the full pass where they would cover most of the photo; "
@@ -96,7 +100,8 @@ def main(argv: Optional[list] = None) -> None:
                                 dilate_fraction=args.dilate_fraction, max_side=args.max_side,
                                 mirror_average=args.mirror_average, guided_filter=args.guided_filter,
                                 band_matting=args.band_matting, closed_form=args.closed_form,
-                                second_look=args.second_look, subject_only=args.subject_only)
+                                second_look=args.second_look, subject_only=args.subject_only,
+                                person_pose=args.person_pose)
     start = time.perf_counter()
     try:
         path = export_scripted(args.out, args.weights, args.precision, **overrides)

@@ -16,6 +16,7 @@ from alphanet.nets.ed_layer import EDLayer
 from alphanet.nets.guided_filter import refine_matte
 from alphanet.nets.loop_count import loop_count
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
+from alphanet.nets.pose_person import EXTRA_MIN_PROBABILITY, PERSON_MIN_CONFIDENCE, PosePerson, with_person
 from alphanet.nets.resize import cap_long_side, pad_to_multiple, resize_bilinear
 from alphanet.nets.second_look import blend_in_box, photo_window, second_look_box, step_back_box
 from alphanet.nets.subject_only import subject_only
@@ -72,12 +73,15 @@ class AlphaNet(nn.Module):
     back instead, `step_back_pad` of the photo's longer side beyond each side, and blends `step_back_weight` of
     that look (alphanet/nets/second_look.py). `subject_only`: the mask's regions that run off the frame and are
     less sure than a whole region inside it are dropped as the scene's (alphanet/nets/subject_only.py).
+    `person_pose`: where BlazePose finds a whole person with a mean landmark visibility above
+    PERSON_MIN_CONFIDENCE, its person mask replaces the segmenters' where they are unsure of what they add beyond
+    it, and is added to theirs where they are sure (`with_person`, alphanet/nets/pose_person.py).
     Training calls `matte` once, unrefined."""
 
     def __init__(self, segmenter: nn.Module, matting_net: MattingNet, ed_layer: EDLayer,
                  max_side: int = DEFAULT_MAX_SIDE, mirror_average: bool = True, guided_filter: bool = True,
                  band_matting: bool = True, closed_form: str = "off", second_look: bool = False,
-                 subject_only: bool = False):
+                 subject_only: bool = False, person_pose: Optional[PosePerson] = None):
         super().__init__()
         if closed_form not in CLOSED_FORM_MODES:
             raise ValueError(f"closed_form must be one of {CLOSED_FORM_MODES}, got {closed_form!r}")
@@ -91,6 +95,9 @@ class AlphaNet(nn.Module):
         self.closed_form = closed_form
         self.looks = 2 if second_look else 1
         self.subject_only = subject_only
+        self.person_pose = person_pose
+        self.person_min_confidence = PERSON_MIN_CONFIDENCE
+        self.extra_min_probability = EXTRA_MIN_PROBABILITY
         self.second_look_pad = 0.5
         self.second_look_weight = 0.65
         self.second_look_min_margin = 16  # pixels: context even around a mask of a few pixels
@@ -111,7 +118,8 @@ class AlphaNet(nn.Module):
     def segment(self, rgb: Tensor) -> Tensor:
         """`(1, 3, H, W)` RGB in [0, 1] -> `(1, 1, H, W)` foreground probability: the segmenter's, blended with
         its second look where `looks` is 2: at a crop around the object, or a step back from a photo it fills;
-        with `subject_only`, the scene's regions dropped."""
+        with `subject_only`, the scene's regions dropped; with `person_pose`, a person's mask where BlazePose is
+        sure of one."""
         if rgb.shape[0] != 1:
             raise ValueError(f"segment takes one image, got a batch of {rgb.shape[0]}")
         height, width = rgb.shape[2], rgb.shape[3]
@@ -131,7 +139,13 @@ class AlphaNet(nn.Module):
                     weight = self.step_back_weight
             else:
                 probability = blend_in_box(probability, seen, box, weight)
-        return subject_only(probability) if self.subject_only else probability
+        if self.subject_only:
+            probability = subject_only(probability)
+        if self.person_pose is not None:
+            person, confidence = self.person_pose(rgb)
+            if float(confidence) > self.person_min_confidence:
+                probability = with_person(probability, person, self.extra_min_probability)
+        return probability
 
     def matte(self, rgb: Tensor, trimap: Tensor) -> Tensor:
         """`(N, 3, H, W)`, `(N, 1, H, W)` of any size -> `(N, 1, H, W)` raw alpha: pads to the network's stride

@@ -408,12 +408,12 @@ def archive_description() -> str:
         return "model_store/alphanet.pt (missing: run `make mar`)"
     if not stamps:
         return "model_store/alphanet.pt, built without `make mar` (no build stamp)"
-    fields = stamps[-1].name[len(".build-"):].split("-", 7)
-    if len(fields) < 7:
+    fields = stamps[-1].name[len(".build-"):].split("-", 8)
+    if len(fields) < 8:
         return "model_store/alphanet.pt, built by an older `make mar` (run `make mar` again)"
-    seg, precision, mirror, guided, second_look, subject_only, closed_form, *weights = fields
+    seg, precision, mirror, guided, second_look, subject_only, pose, closed_form, *weights = fields
     choices = (f"SEG={seg}, PRECISION={precision}, MIRROR={mirror}, GUIDED_FILTER={guided}, SECOND_LOOK={second_look}, "
-               f"SUBJECT_ONLY={subject_only}, CLOSED_FORM={closed_form}")
+               f"SUBJECT_ONLY={subject_only}, POSE={pose}, CLOSED_FORM={closed_form}")
     return f"model_store/alphanet.pt as `make mar` built it ({choices}" + (
         f", WEIGHTS={weights[0]})" if weights else ", the default weights)")
 

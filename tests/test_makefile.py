@@ -44,7 +44,8 @@ def test_each_weights_file_has_its_own_build_stamp():
 
 def test_inference_choices_reach_the_export_and_have_their_own_build_stamps():
     for variable, flag, default in (("MIRROR", "mirror-average", "off"), ("GUIDED_FILTER", "guided-filter", "on"),
-                                    ("SECOND_LOOK", "second-look", "on"), ("SUBJECT_ONLY", "subject-only", "on")):
+                                    ("SECOND_LOOK", "second-look", "on"), ("SUBJECT_ONLY", "subject-only", "on"),
+                                    ("POSE", "person-pose", "on")):
         other = {"on": "off", "off": "on"}[default]
         given = {"on": f"--{flag}", "off": f"--no-{flag}"}
         assert given[default] in export_arguments() and given[other] not in export_arguments()

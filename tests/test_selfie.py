@@ -9,9 +9,9 @@ import torch
 from ai_edge_litert.interpreter import Interpreter
 from PIL import Image
 
-from alphanet.nets.convert_selfie import (convert_tflite, load_selfie_net, same_padding, save_selfie_net,
+from alphanet.nets.convert_tflite import (convert_tflite, load_tflite_net, same_padding, save_tflite_net,
                                      transposed_same_crop)
-from alphanet.nets.selfie_net import TransposedConv2dBias
+from alphanet.nets.tflite_net import TransposedConv2dBias
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"
@@ -81,7 +81,7 @@ def test_scripted_net_matches_eager_after_save_and_load(converted):
 
 
 def test_committed_checkpoint_rebuilds_the_converted_net(model_name, converted):
-    loaded = load_selfie_net(WEIGHTS_DIR / f"{model_name}.pt")
+    loaded = load_tflite_net(WEIGHTS_DIR / f"{model_name}.pt")
     assert loaded.input_size == converted.input_size
     assert loaded.op_specs == converted.op_specs
     expected_weights = converted.state_dict()
@@ -94,11 +94,11 @@ def test_committed_checkpoint_rebuilds_the_converted_net(model_name, converted):
 
 
 def test_checkpoint_refuses_weights_that_fp16_would_round(tmp_path):
-    net = load_selfie_net(WEIGHTS_DIR / "selfie_segmentation_landscape.pt")
+    net = load_tflite_net(WEIGHTS_DIR / "selfie_segmentation_landscape.pt")
     with torch.no_grad():
         net.ops[0].weight[0, 0, 0, 0] += 1e-4
     with pytest.raises(ValueError, match="fp16"):
-        save_selfie_net(net, tmp_path / "rounded.pt", TFLITE_DIR / "selfie_segmentation_landscape.tflite")
+        save_tflite_net(net, tmp_path / "rounded.pt", TFLITE_DIR / "selfie_segmentation_landscape.tflite")
 
 
 def test_net_rejects_other_input_sizes(converted):

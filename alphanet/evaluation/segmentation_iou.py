@@ -78,6 +78,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--subject-only", action=argparse.BooleanOptionalAction,
                         help="drop the mask's regions that run off the frame and are less sure than a region inside "
                              "it (alphanet/nets/subject_only.py); default: the default archive's")
+    parser.add_argument("--person-pose", action=argparse.BooleanOptionalAction,
+                        help="BlazePose's person mask where it is sure of a whole person "
+                             "(alphanet/nets/pose_person.py); default: the default archive's")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="score the arithmetic of an archive built with this PRECISION: bf16 runs DeepLab and "
                              "the matting net in bfloat16 (alphanet/nets/bfloat16.py)")
@@ -89,7 +92,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     choices = given_overrides(segmenter=args.segmenter, seg_input_size=args.seg_input_size,
-                              second_look=args.second_look, subject_only=args.subject_only)
+                              second_look=args.second_look, subject_only=args.subject_only,
+                              person_pose=args.person_pose)
     model = inference_model(load_as_archive(args.weights, **choices), args.precision)
     rows = [("folder", "name", "iou") + (("cutout_iou",) if args.cutout else ())]
     for folder in args.data:

@@ -16,8 +16,9 @@ import torch
 
 from alphanet.nets.deeplab import DeepLabV3Plus
 from alphanet.nets.ed_layer import EDLayer
-from alphanet.nets.convert_selfie import load_selfie_net
+from alphanet.nets.convert_tflite import load_tflite_net
 from alphanet.nets.matting_net import MattingNet
+from alphanet.nets.pose_person import PosePerson
 from alphanet.model import DEFAULT_MAX_SIDE, AlphaNet
 from alphanet.nets.segmenter import DeepLabSegmenter, FusedSegmenter, SelfieSegmenter
 
@@ -30,6 +31,7 @@ SEGMENTERS = ("deeplab", "selfie", "fused")
 DEEPLAB_PREFIX = {"deeplab": "segmenter.", "fused": "segmenter.objects.", "selfie": None}
 SELFIE_WEIGHTS = (DEFAULT_WEIGHTS.parent / "selfie_segmentation.pt",
                   DEFAULT_WEIGHTS.parent / "selfie_segmentation_landscape.pt")
+POSE_WEIGHTS = (DEFAULT_WEIGHTS.parent / "pose_detection.pt", DEFAULT_WEIGHTS.parent / "pose_landmark_full.pt")
 # The ED layer's (erosion, dilation) fractions of the mask's box size, per segmenter, where a config leaves them
 # unset. DeepLab: see EDLayer. Selfie: its network sees 256 px, so at the 1500 px cap one of its pixels spans
 # about 6 output pixels and its edge is that much less certain; its masks also stop short of loose hair: a wider
@@ -46,9 +48,11 @@ ED_FRACTIONS = {"deeplab": (0.03, 0.03), "selfie": (0.04, 0.05), "fused": (0.03,
 # caller gives the trimap (alphanet/model.py, CLOSED_FORM_MODES; the Makefile's CLOSED_FORM). The segmenter's second
 # look at the object (alphanet/nets/second_look.py; the Makefile's SECOND_LOOK): better masks and mattes on the real
 # validation sets (MODEL_CARD.md). The subject only (alphanet/nets/subject_only.py; the Makefile's SUBJECT_ONLY):
-# regions of the scene that the segmenters take in beside the subject dropped, better in the real scenes.
+# regions of the scene that the segmenters take in beside the subject dropped, better in the real scenes. The
+# person's pose (alphanet/nets/pose_person.py; the Makefile's POSE): BlazePose's mask where it is sure of a whole
+# person, much better on the real photographs of people (MODEL_CARD.md).
 DEFAULT_ARCHIVE = {"segmenter": "fused", "mirror_average": False, "closed_form": "trimap", "second_look": True,
-                   "subject_only": True}
+                   "subject_only": True, "person_pose": True}
 
 
 @dataclass
@@ -64,6 +68,7 @@ class AlphaNetConfig:
     closed_form: str = "off"  # as mirror_average; one of CLOSED_FORM_MODES
     second_look: bool = False  # files written before this field existed: off, as they were scored
     subject_only: bool = False  # as second_look
+    person_pose: bool = False  # as second_look
 
     def __post_init__(self):
         if isinstance(self.closed_form, bool):  # files written when it was on or off
@@ -72,7 +77,7 @@ class AlphaNetConfig:
 
 def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
     """AlphaNet for `config`: the matting net (and a DeepLab segmenter) freshly initialised (He init); a selfie
-    segmenter comes with its converted weights."""
+    segmenter and BlazePose come with their converted weights."""
     if config.segmenter not in SEGMENTERS:
         raise ValueError(f"unknown segmenter {config.segmenter!r}; expected one of {SEGMENTERS}")
     segmenter: torch.nn.Module
@@ -85,13 +90,14 @@ def build_alphanet(config: AlphaNetConfig) -> AlphaNet:
     erode_default, dilate_default = ED_FRACTIONS[config.segmenter]
     ed_layer = EDLayer(erode_default if config.erode_fraction is None else config.erode_fraction,
                        dilate_default if config.dilate_fraction is None else config.dilate_fraction)
+    person_pose = PosePerson(*map(load_tflite_net, POSE_WEIGHTS)) if config.person_pose else None
     return AlphaNet(segmenter, MattingNet(), ed_layer, config.max_side, config.mirror_average,
                    config.guided_filter, config.band_matting, config.closed_form, config.second_look,
-                   config.subject_only)
+                   config.subject_only, person_pose)
 
 
 def _selfie_segmenter() -> SelfieSegmenter:
-    return SelfieSegmenter(*(load_selfie_net(path) for path in SELFIE_WEIGHTS))
+    return SelfieSegmenter(*(load_tflite_net(path) for path in SELFIE_WEIGHTS))
 
 
 def save_weights(model: AlphaNet, config: AlphaNetConfig, path: Union[str, Path]) -> None:
@@ -136,7 +142,9 @@ def load_alphanet(path: Optional[Union[str, Path]] = None, **overrides) -> Alpha
     state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
     if config.segmenter != blob["config"]["segmenter"]:
         state = _moved_segmenter(state, blob["config"]["segmenter"], config.segmenter, model.state_dict())
-    model.load_state_dict(state)
+    # BlazePose comes converted, not trained: files written without it get the converted weights.
+    converted_pose = {k: v for k, v in model.state_dict().items() if k.startswith("person_pose.")}
+    model.load_state_dict({**converted_pose, **state})
     return model.to(memory_format=torch.channels_last).eval()  # the layout forward() computes in
 
 

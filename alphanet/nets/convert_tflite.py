@@ -1,12 +1,14 @@
-"""Convert a MediaPipe selfie segmentation .tflite into a `SelfieSegmentationNet` checkpoint, and load one back.
+"""Convert a MediaPipe .tflite (the selfie segmenters, BlazePose's detector and landmark net) into a `TfliteNet`
+checkpoint, and load one back.
 
-    python -m alphanet.nets.convert_selfie --tflite selfie_segmentation.tflite \
+    python -m alphanet.nets.convert_tflite --tflite selfie_segmentation.tflite \
         [--out alphanet/weights/selfie_segmentation.pt]
 
-The graph is read with the `tflite` flatbuffer reader: fp16 weights behind DEQUANTIZE ops become fp32 tensors, NHWC
-weight layouts become PyTorch's, and each remaining op becomes one op spec of `alphanet.nets.selfie_net` (op types it
-does not know are refused rather than approximated). The checkpoint holds the input size, the op specs and the weights
-in fp16, which is lossless because the .tflite stores them in fp16.
+The graph is read with the `tflite` flatbuffer reader: fp16 weights behind DEQUANTIZE ops become fp32 tensors (sparse
+ones, behind DENSIFY, are expanded first), NHWC weight layouts become PyTorch's, and each remaining op becomes one op
+spec of `alphanet.nets.tflite_net` (op types it does not know are refused rather than approximated). The checkpoint
+holds the input size, the op specs, the output slots and the weights in fp16, which is lossless because the .tflite
+stores them in fp16.
 """
 import argparse
 import hashlib
@@ -18,7 +20,7 @@ import numpy as np
 import tflite
 import torch
 
-from alphanet.nets.selfie_net import SelfieSegmentationNet
+from alphanet.nets.tflite_net import TfliteNet
 
 DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 TRANSPOSED_CONV_CUSTOM_CODE = "Convolution2DTransposeBias"
@@ -27,6 +29,12 @@ TRANSPOSED_CONV_CUSTOM_CODE = "Convolution2DTransposeBias"
 TFLITE_C_PADDING_SAME = 1
 NHWC_TO_NCHW_AXIS = {0: 0, 1: 2, 2: 3, 3: 1}
 ACTIVATION_KINDS = {"RELU": "relu", "HARD_SWISH": "hard_swish", "LOGISTIC": "logistic"}
+FUSED_ACTIVATION_KINDS = {tflite.ActivationFunctionType.NONE: "none", tflite.ActivationFunctionType.RELU: "relu",
+                          tflite.ActivationFunctionType.RELU6: "relu6"}
+# DimensionMetadata's array_segments / array_indices union types -> the flatbuffer vector class that reads them.
+SPARSE_INDEX_VECTORS = {tflite.SparseIndexVector.Int32Vector: tflite.Int32Vector,
+                        tflite.SparseIndexVector.Uint16Vector: tflite.Uint16Vector,
+                        tflite.SparseIndexVector.Uint8Vector: tflite.Uint8Vector}
 BINARY_KINDS = {"ADD": "add", "MUL": "mul"}
 
 OpSpec = Dict[str, Any]
@@ -55,8 +63,8 @@ class TfliteGraph:
     def graph_input(self) -> int:
         return self.subgraph.Inputs(0)
 
-    def graph_output(self) -> int:
-        return self.subgraph.Outputs(0)
+    def graph_outputs(self) -> List[int]:
+        return [self.subgraph.Outputs(i) for i in range(self.subgraph.OutputsLength())]
 
     def _read_constants(self) -> Dict[int, np.ndarray]:
         """Tensor index -> value for tensors stored in the file, with DEQUANTIZE outputs already decoded to fp32."""
@@ -67,12 +75,41 @@ class TfliteGraph:
             tensor = self.subgraph.Tensors(index)
             buffer = self.model.Buffers(tensor.Buffer())
             if buffer.DataLength() > 0:
-                data = buffer.DataAsNumpy().tobytes()
-                constants[index] = np.frombuffer(data, dtypes[tensor.Type()]).reshape(self.shape(index))
+                values = np.frombuffer(buffer.DataAsNumpy().tobytes(), dtypes[tensor.Type()])
+                sparsity = tensor.Sparsity()
+                constants[index] = (values.reshape(self.shape(index)) if sparsity is None
+                                    else densify(values, self.shape(index), sparsity))
         for op in self.ops:
-            if self.op_name(op) == "DEQUANTIZE":
+            if self.op_name(op) in ("DENSIFY", "DEQUANTIZE"):
                 constants[op.Outputs(0)] = constants[op.Inputs(0)].astype(np.float32)
         return constants
+
+
+def sparse_index_vector(dimension, which: str) -> np.ndarray:
+    """A sparse dimension's `array_segments` or `array_indices` as integers."""
+    vector_class = SPARSE_INDEX_VECTORS[getattr(dimension, which + "Type")()]
+    table = getattr(dimension, which)()
+    vector = vector_class()
+    vector.Init(table.Bytes, table.Pos)
+    return vector.ValuesAsNumpy().astype(np.int64)
+
+
+def densify(values: np.ndarray, shape: List[int], sparsity) -> np.ndarray:
+    """The dense array of a sparse constant stored as TFLite does for pruned weights: dense leading dimensions and
+    a compressed (CSR) last one, no blocks, e.g. a 1x1 convolution's `(O, 1, 1, I)` kernel; other layouts are
+    refused. Row r's non-zeros are `values[segments[r]:segments[r + 1]]`, at columns `indices[...]`."""
+    dimensions = [sparsity.DimMetadata(d) for d in range(sparsity.DimMetadataLength())]
+    traversal = sparsity.TraversalOrderAsNumpy().tolist()
+    formats = [d.Format() for d in dimensions]
+    if (traversal != list(range(len(shape))) or sparsity.BlockMapLength() > 0
+            or formats != [tflite.DimensionType.DENSE] * (len(shape) - 1) + [tflite.DimensionType.SPARSE_CSR]):
+        raise NotImplementedError(f"sparse tensor layout {formats}, order {traversal} is not supported")
+    segments = sparse_index_vector(dimensions[-1], "ArraySegments")
+    indices = sparse_index_vector(dimensions[-1], "ArrayIndices")
+    dense = np.zeros((int(np.prod(shape[:-1])), shape[-1]), values.dtype)
+    rows = np.repeat(np.arange(len(segments) - 1), np.diff(segments))
+    dense[rows, indices] = values
+    return dense.reshape(shape)
 
 
 def same_padding(size: int, kernel: int, stride: int) -> Tuple[int, int]:
@@ -81,6 +118,15 @@ def same_padding(size: int, kernel: int, stride: int) -> Tuple[int, int]:
     output = -(-size // stride)
     total = max((output - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
+
+
+def window_padding(options, input_shape: List[int], kernel_size: List[int], stride: List[int]) -> List[int]:
+    """A convolution's or pool's padding [left, right, top, bottom] of an NHWC input: TFLite's 'SAME' or none."""
+    if options.Padding() != tflite.Padding.SAME:
+        return [0, 0, 0, 0]
+    top, bottom = same_padding(input_shape[1], kernel_size[0], stride[0])
+    left, right = same_padding(input_shape[2], kernel_size[1], stride[1])
+    return [left, right, top, bottom]
 
 
 def builtin_options(op, options_class):
@@ -95,6 +141,16 @@ def require_no_fused_activation(options, op_name: str) -> None:
         raise NotImplementedError(f"{op_name} with a fused activation is not supported")
 
 
+def with_fused_activation(spec: OpSpec, options, op_name: str) -> OpSpec:
+    """`spec` with its op's fused activation, named only where there is one (so that the specs of graphs without,
+    such as the selfie nets' committed checkpoints, stay as they were)."""
+    kind = FUSED_ACTIVATION_KINDS.get(options.FusedActivationFunction())
+    if kind is None:
+        raise NotImplementedError(f"{op_name} with fused activation {options.FusedActivationFunction()} "
+                                  "is not supported")
+    return spec if kind == "none" else {**spec, "activation": kind}
+
+
 def convert_conv(graph: TfliteGraph, op, op_name: str, input_slots: List[int]) -> Tuple[OpSpec, Weights]:
     """CONV_2D (weights OHWI -> OIHW) or DEPTHWISE_CONV_2D (weights 1HW(C*M) -> (C*M)1HW, one group per input
     channel)."""
@@ -103,21 +159,17 @@ def convert_conv(graph: TfliteGraph, op, op_name: str, input_slots: List[int]) -
     bias = graph.constants[op.Inputs(2)]
     depthwise = op_name == "DEPTHWISE_CONV_2D"
     options = builtin_options(op, tflite.DepthwiseConv2DOptions if depthwise else tflite.Conv2DOptions)
-    require_no_fused_activation(options, op_name)
     if options.DilationHFactor() != 1 or options.DilationWFactor() != 1:
         raise NotImplementedError(f"dilated {op_name} is not supported")
     kernel_size = [kernel.shape[1], kernel.shape[2]]
     stride = [options.StrideH(), options.StrideW()]
-    if options.Padding() == tflite.Padding.SAME:
-        top, bottom = same_padding(input_shape[1], kernel_size[0], stride[0])
-        left, right = same_padding(input_shape[2], kernel_size[1], stride[1])
-    else:
-        top = bottom = left = right = 0
     weight = kernel.transpose(3, 0, 1, 2) if depthwise else kernel.transpose(0, 3, 1, 2)
     spec = {"type": "conv2d", "input_slots": input_slots, "in_channels": input_shape[3],
             "out_channels": weight.shape[0], "kernel_size": kernel_size, "stride": stride,
-            "padding": [left, right, top, bottom], "groups": input_shape[3] if depthwise else 1}
-    return spec, {"weight": torch.from_numpy(weight.copy()), "bias": torch.from_numpy(bias.copy())}
+            "padding": window_padding(options, input_shape, kernel_size, stride),
+            "groups": input_shape[3] if depthwise else 1}
+    weights = {"weight": torch.from_numpy(weight.copy()), "bias": torch.from_numpy(bias.copy())}
+    return with_fused_activation(spec, options, op_name), weights
 
 
 def transposed_same_crop(size: int, kernel: int, stride: int) -> Tuple[int, int]:
@@ -184,8 +236,44 @@ def convert_binary(op, op_name: str, input_slots: List[int]) -> OpSpec:
         # A constant operand would need its NHWC layout permuted; these models only combine two activations.
         raise NotImplementedError(f"{op_name} with a constant operand is not supported")
     options = builtin_options(op, tflite.AddOptions if op_name == "ADD" else tflite.MulOptions)
-    require_no_fused_activation(options, op_name)
-    return {"type": "binary", "input_slots": input_slots, "kind": BINARY_KINDS[op_name]}
+    return with_fused_activation({"type": "binary", "input_slots": input_slots, "kind": BINARY_KINDS[op_name]},
+                                 options, op_name)
+
+
+def convert_max_pool(graph: TfliteGraph, op, input_slots: List[int]) -> OpSpec:
+    options = builtin_options(op, tflite.Pool2DOptions)
+    require_no_fused_activation(options, "MAX_POOL_2D")
+    input_shape = graph.shape(op.Inputs(0))  # N, H, W, C
+    kernel_size = [options.FilterHeight(), options.FilterWidth()]
+    stride = [options.StrideH(), options.StrideW()]
+    return {"type": "max_pool", "input_slots": input_slots, "kernel_size": kernel_size, "stride": stride,
+            "padding": window_padding(options, input_shape, kernel_size, stride)}
+
+
+def convert_pad(graph: TfliteGraph, op, input_slots: List[int]) -> OpSpec:
+    """PAD's (4, 2) NHWC paddings -> F.pad's NCHW list, last axis first: W, H, then C."""
+    paddings = graph.constants[op.Inputs(1)].tolist()
+    if paddings[0] != [0, 0]:
+        raise NotImplementedError("PAD along the batch axis is not supported")
+    return {"type": "pad", "input_slots": input_slots, "padding": [*paddings[2], *paddings[1], *paddings[3]]}
+
+
+def convert_reshape(graph: TfliteGraph, op, input_slots: List[int]) -> OpSpec:
+    shape = graph.shape(op.Outputs(0))
+    if len(shape) == 4:
+        # An NHWC-ordered rank 4 result would be misread by every image op after it.
+        raise NotImplementedError("RESHAPE to rank 4 is not supported")
+    return {"type": "reshape", "input_slots": input_slots, "shape": shape}
+
+
+def convert_concatenation(graph: TfliteGraph, op, input_slots: List[int]) -> OpSpec:
+    if len(input_slots) != op.InputsLength():
+        raise NotImplementedError("CONCATENATION with a constant operand is not supported")
+    options = builtin_options(op, tflite.ConcatenationOptions)
+    rank = len(graph.shape(op.Outputs(0)))
+    axis = options.Axis() % rank
+    spec = {"type": "concatenation", "input_slots": input_slots, "dim": NHWC_TO_NCHW_AXIS[axis] if rank == 4 else axis}
+    return with_fused_activation(spec, options, "CONCATENATION")
 
 
 def convert_op(graph: TfliteGraph, op, op_name: str, input_slots: List[int]) -> Tuple[OpSpec, Weights]:
@@ -204,11 +292,22 @@ def convert_op(graph: TfliteGraph, op, op_name: str, input_slots: List[int]) -> 
         return convert_mean(graph, op, input_slots), {}
     if op_name == "RESIZE_BILINEAR":
         return convert_resize_bilinear(graph, op, input_slots), {}
+    if op_name == "MAX_POOL_2D":
+        return convert_max_pool(graph, op, input_slots), {}
+    if op_name == "PAD":
+        return convert_pad(graph, op, input_slots), {}
+    if op_name == "RESHAPE":
+        return convert_reshape(graph, op, input_slots), {}
+    if op_name == "DEPTH_TO_SPACE":
+        block_size = builtin_options(op, tflite.DepthToSpaceOptions).BlockSize()
+        return {"type": "depth_to_space", "input_slots": input_slots, "block_size": block_size}, {}
+    if op_name == "CONCATENATION":
+        return convert_concatenation(graph, op, input_slots), {}
     raise NotImplementedError(f"TFLite op {op_name} is not supported")
 
 
-def convert_tflite(path: Path) -> SelfieSegmentationNet:
-    """Read a selfie segmentation .tflite and return the equivalent module (fp32, eval mode)."""
+def convert_tflite(path: Path) -> TfliteNet:
+    """Read a .tflite and return the equivalent module (fp32, eval mode), its outputs in the file's order."""
     graph = TfliteGraph(Path(path))
     _, height, width, _ = graph.shape(graph.graph_input())
     # Value slot of every activation tensor; constants (weights, sizes, axes) are folded into the op specs.
@@ -216,7 +315,7 @@ def convert_tflite(path: Path) -> SelfieSegmentationNet:
     op_specs, state_dict = [], {}
     for op in graph.ops:
         op_name = graph.op_name(op)
-        if op_name == "DEQUANTIZE":
+        if op_name in ("DENSIFY", "DEQUANTIZE"):
             continue
         tensor_inputs = [op.Inputs(i) for i in range(op.InputsLength())]
         input_slots = [slot_of_tensor[t] for t in tensor_inputs if t not in graph.constants]
@@ -224,14 +323,13 @@ def convert_tflite(path: Path) -> SelfieSegmentationNet:
         state_dict.update({f"ops.{len(op_specs)}.{name}": value for name, value in weights.items()})
         op_specs.append(spec)
         slot_of_tensor[op.Outputs(0)] = len(op_specs)
-    if slot_of_tensor[graph.graph_output()] != len(op_specs):
-        raise NotImplementedError("the graph output must be the output of its last op")
-    net = SelfieSegmentationNet((height, width), op_specs)
+    output_slots = [slot_of_tensor[tensor] for tensor in graph.graph_outputs()]
+    net = TfliteNet((height, width), op_specs, output_slots)
     net.load_state_dict(state_dict)
     return net.eval()
 
 
-def save_selfie_net(net: SelfieSegmentationNet, path: Path, source: Path) -> None:
+def save_tflite_net(net: TfliteNet, path: Path, source: Path) -> None:
     """Save input size, op specs and fp16 weights, plus the name and SHA-256 of the source .tflite."""
     half_weights = {name: value.detach().half() for name, value in net.state_dict().items()}
     for name, value in net.state_dict().items():
@@ -240,6 +338,7 @@ def save_selfie_net(net: SelfieSegmentationNet, path: Path, source: Path) -> Non
     checkpoint = {
         "input_size": list(net.input_size),
         "op_specs": net.op_specs,
+        "output_slots": net.output_slots,
         "state_dict": half_weights,
         "source": {"file": source.name, "sha256": hashlib.sha256(source.read_bytes()).hexdigest()},
     }
@@ -247,23 +346,25 @@ def save_selfie_net(net: SelfieSegmentationNet, path: Path, source: Path) -> Non
     torch.save(checkpoint, path)
 
 
-def load_selfie_net(path: Path) -> SelfieSegmentationNet:
-    """Rebuild the converted selfie segmenter from a checkpoint written by `save_selfie_net` (fp32, eval mode);
-    the .tflite file is not needed."""
+def load_tflite_net(path: Path) -> TfliteNet:
+    """Rebuild a converted network from a checkpoint written by `save_tflite_net` (fp32, eval mode); the .tflite file
+    is not needed. Checkpoints without output slots (the selfie nets') output their last op."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    net = SelfieSegmentationNet(tuple(checkpoint["input_size"]), checkpoint["op_specs"])
+    net = TfliteNet(tuple(checkpoint["input_size"]), checkpoint["op_specs"], checkpoint.get("output_slots"))
     net.load_state_dict({name: value.float() for name, value in checkpoint["state_dict"].items()})
     return net.eval()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tflite", type=Path, required=True, help="selfie_segmentation[_landscape].tflite")
+    parser.add_argument("--tflite", type=Path, required=True,
+                        help="selfie_segmentation[_landscape].tflite, pose_detection.tflite or "
+                        "pose_landmark_full.tflite")
     parser.add_argument("--out", type=Path, help="checkpoint path (default: alphanet/weights/<tflite name>.pt)")
     args = parser.parse_args()
     out = args.out or DEFAULT_WEIGHTS_DIR / f"{args.tflite.stem}.pt"
     net = convert_tflite(args.tflite)
-    save_selfie_net(net, out, args.tflite)
+    save_tflite_net(net, out, args.tflite)
     parameters = sum(p.numel() for p in net.parameters())
     print(f"{args.tflite.name}: {len(net.ops)} ops, {parameters} weights, input {net.input_size} -> {out} "
           f"({out.stat().st_size // 1024} KiB)")
