@@ -128,21 +128,22 @@ class PosePerson(nn.Module):
         self.presence_min_score = PRESENCE_MIN_SCORE
         self.pose_landmarks = POSE_LANDMARKS
 
-    def letterbox(self, rgb: Tensor) -> Tuple[Tensor, float, float]:
-        """The photo scaled into 224 x 224, centred on black: `(1, 3, 224, 224)` in [-1, 1], and the fraction of
-        the input's width and height the photo fills."""
+    def letterbox(self, rgb: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """The photo scaled into 224 x 224, centred on black: `(1, 3, 224, 224)` in [-1, 1], and where the photo
+        lies in it as fractions of its side: its top-left corner and its size, each `(2,)` as (x, y)."""
         height, width = rgb.shape[2], rgb.shape[3]
-        scale = self.detector_size / max(height, width)
+        side = self.detector_size
+        scale = side / max(height, width)
         inner_h, inner_w = max(1, int(round(height * scale))), max(1, int(round(width * scale)))
         resized = F.interpolate(rgb, size=(inner_h, inner_w), mode="bilinear", align_corners=False, antialias=True)
-        top, left = (self.detector_size - inner_h) // 2, (self.detector_size - inner_w) // 2
-        boxed = F.pad(resized, [left, self.detector_size - inner_w - left, top, self.detector_size - inner_h - top])
-        return boxed * 2 - 1, inner_w / self.detector_size, inner_h / self.detector_size
+        top, left = (side - inner_h) // 2, (side - inner_w) // 2
+        boxed = F.pad(resized, [left, side - inner_w - left, top, side - inner_h - top])
+        return boxed * 2 - 1, torch.tensor([left / side, top / side]), torch.tensor([inner_w / side, inner_h / side])
 
     def detect(self, rgb: Tensor) -> Tuple[bool, Tensor]:
         """The best pose detection's four keypoints in the photo's pixels, `(4, 2)` as (x, y), after weighted
         non-maximum suppression; False where no anchor scores self.detection_min_score."""
-        boxed, fill_x, fill_y = self.letterbox(rgb)
+        boxed, corner, extent = self.letterbox(rgb)
         raw_boxes, raw_scores = self.detector.outputs(boxed)[:2]
         scores = torch.sigmoid(raw_scores[0, :, 0].clamp(-100.0, 100.0))
         keep = scores >= self.detection_min_score
@@ -158,11 +159,8 @@ class PosePerson(nn.Module):
         merged = box_iou(boxes[best], boxes) > self.suppression_min_iou
         weights = scores[merged] / scores[merged].sum()
         points = (keypoints[merged] * weights[:, None, None]).sum(dim=0)
-        # Undo the letterbox: the photo spans fill_x of the input's width, centred.
-        offset = torch.tensor([(1 - fill_x) / 2, (1 - fill_y) / 2])
-        fill = torch.tensor([fill_x, fill_y])
         photo_size = torch.tensor([float(rgb.shape[3]), float(rgb.shape[2])])
-        return True, (points - offset) / fill * photo_size
+        return True, (points - corner) / extent * photo_size
 
     def forward(self, rgb: Tensor) -> Tuple[Tensor, Tensor]:
         height, width = rgb.shape[2], rgb.shape[3]
