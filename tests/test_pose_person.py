@@ -1,5 +1,6 @@
 """BlazePose converted: its two networks against the reference TFLite interpreter (ai-edge-litert) on the .tflite files
 of the MediaPipe wheel the committed checkpoints were made from, and the person pipeline around them on real photos."""
+import dataclasses
 import hashlib
 import math
 import subprocess
@@ -18,7 +19,8 @@ from alphanet.nets.convert_tflite import convert_tflite, load_tflite_net
 from alphanet.nets.pose_person import (PosePerson, body_square, photo_to_roi_transform, square_roi_transform,
                                       with_person)
 from alphanet.nets.tflite_net import DepthToSpace
-from alphanet.training.checkpoint import POSE_WEIGHTS, load_as_archive
+from alphanet.training.checkpoint import (DEFAULT_ARCHIVE, POSE_WEIGHTS, AlphaNetConfig, load_alphanet,
+                                         load_as_archive, save_weights)
 
 PROJECT = Path(__file__).resolve().parents[1]
 PHOTO_DIR = PROJECT.parent / "shared" / "data" / "photos"
@@ -168,3 +170,16 @@ def test_person_mask_replaces_what_the_segmenters_are_unsure_of_beside_it(extra_
     probability[..., :, 20:30] = extra_probability
     combined = with_person(probability, person, 0.85)
     torch.testing.assert_close(combined, person if person_alone else torch.maximum(probability, person))
+
+
+def test_weights_files_load_with_the_pose_on_or_off(tmp_path):
+    """A training run's file written with the pose on holds a copy of BlazePose; it loads into a model built without
+    it, and a file without it (the default weights) into one with it."""
+    with_pose = load_as_archive(None)
+    path = tmp_path / "with_pose.pt"
+    save_weights(with_pose, AlphaNetConfig(**{**dataclasses.asdict(AlphaNetConfig()), **DEFAULT_ARCHIVE}), path)
+    assert any(key.startswith("person_pose.") for key in torch.load(path, weights_only=True)["state_dict"])
+    assert load_alphanet(path, person_pose=False).person_pose is None
+    reloaded = load_alphanet(path)
+    for key, value in with_pose.state_dict().items():
+        assert torch.equal(reloaded.state_dict()[key], value), key

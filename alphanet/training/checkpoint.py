@@ -142,9 +142,11 @@ def load_alphanet(path: Optional[Union[str, Path]] = None, **overrides) -> Alpha
     state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
     if config.segmenter != blob["config"]["segmenter"]:
         state = _moved_segmenter(state, blob["config"]["segmenter"], config.segmenter, model.state_dict())
-    # BlazePose comes converted, not trained: files written without it get the converted weights.
+    # BlazePose comes converted, never trained: the model keeps the converted weights it was built with, whether
+    # the file holds a copy (written with the pose on) or not.
+    state = {k: v for k, v in state.items() if not k.startswith("person_pose.")}
     converted_pose = {k: v for k, v in model.state_dict().items() if k.startswith("person_pose.")}
-    model.load_state_dict({**converted_pose, **state})
+    model.load_state_dict({**state, **converted_pose})
     return model.to(memory_format=torch.channels_last).eval()  # the layout forward() computes in
 
 
