@@ -38,7 +38,7 @@ class AlphaNetHandler(BaseHandler):
         configure_process(threads, self.max_pixels)
         super().initialize(context)
         warm_up(self.model)  # the graph's optimisation happens here, not in the first requests
-        release_free_memory()  # what loading and warming up freed (about 200 MiB, alphanet/serving/worker.py)
+        release_free_memory()  # what loading and warming up freed (about 600 MiB, alphanet/serving/worker.py)
         self.trim_when_idle = TrimWhenIdle()  # and what each photo freed, once the worker rests
         logger.info("AlphaNet handler: %d thread(s) per worker, at most %d pixels", threads, self.max_pixels)
 

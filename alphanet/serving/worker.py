@@ -41,7 +41,7 @@ MALLOC_TRIM = _malloc_trim()
 def release_free_memory() -> bool:
     """Return every whole free page of glibc's heap to the OS (milliseconds); False where that is not possible.
 
-    glibc keeps freed small and medium blocks for reuse. Loading the scripted file frees about 200 MiB of
+    glibc keeps freed small and medium blocks for reuse. Loading the scripted file frees about 600 MiB of
     compilation memory in the middle of the heap, which the large (mmapped) tensors of a call never reuse, and a
     1500 px call leaves its medium-sized temporaries behind: a worker would otherwise hold both for its life."""
     if MALLOC_TRIM is None:
