@@ -25,6 +25,8 @@ It runs, in this order (NAME: what), in about 8 minutes on a 2-core AMD EPYC wit
   and per core, cold start.
 - `load_test`: bench.load_test, 4 requests of 1500 px at concurrency 2 (its own TorchServe): each worker's peak and
   resting memory, what a pod must hold.
+- `allocators`: bench.allocators at 1500 px, 2 rounds: a busy worker's peak memory and answer time with the heap
+  trimmed before large photos (the handler's default) and without.
 
 Not run: bench.bench_model and bench.guided_filter (they script the selfie or DeepLab stage, not the default fused
 one), bench.backend_latency (it needs the Triton virtualenv), bench.load_test's 1000-request run (about 7
@@ -337,6 +339,18 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
         (Run(("--requests", "4", "--concurrency", "2", "--side", "1500"),
              ("--requests", "2", "--concurrency", "2", "--side", "256")),),
         load_test_table, results_on_exit=(0, 1)),  # 1: a failed request or a grown worker, shown in the table
+    Benchmark(
+        "allocators", "A busy worker's heap at 1500 px", "bench.allocators",
+        "A worker's life in a fresh process per setting, the settings in turn round after round: the archive's "
+        "file loaded, warmed up and its freed heap handed back as the handler does, then 4 cutout answers back to "
+        "back (the load test's photo and trimap, the model call and the foreground colours), 1 thread. `glibc`: "
+        "the heap trimmed before each photo of more than 1.5 megapixels, as the handler does "
+        "(alphanet/serving/worker.py, `trim_above_pixels` in config/model-config.yaml); `glibc-no-trim`: never "
+        "between answers. Peak is the process's most ever held (VmHWM), the answer time a ratio to the untrimmed "
+        "one's in the same run; page faults and system CPU per answer are the fresh pages the kernel had to zero.",
+        (Run(("--side", "1500", "--answers", "4", "--rounds", "2", "--settings", "glibc-no-trim", "glibc"),
+             ("--side", "256", "--answers", "2", "--rounds", "1", "--settings", "glibc-no-trim", "glibc")),),
+        markdown),
 )
 
 # --- Running them --------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from ts.torch_handler.base_handler import BaseHandler
 
 from alphanet.errors import BadRequest, internal_error
 from alphanet.serving.imageio import DEFAULT_MAX_PIXELS, configure_process, decode_request, encode_answer, matte
-from alphanet.serving.worker import TrimWhenIdle, release_free_memory, warm_up
+from alphanet.serving.worker import TRIM_ABOVE_PIXELS, TrimWhenIdle, release_free_memory, trim_before_call, warm_up
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ class AlphaNetHandler(BaseHandler):
         torch.set_num_threads(threads)
         torch.set_num_interop_threads(threads)
         self.max_pixels = int(os.environ.get("ALPHANET_MAX_PIXELS", settings.get("max_pixels", DEFAULT_MAX_PIXELS)))
+        self.trim_above_pixels = int(os.environ.get("ALPHANET_TRIM_ABOVE_PIXELS",
+                                                    settings.get("trim_above_pixels", TRIM_ABOVE_PIXELS)))
         configure_process(threads, self.max_pixels)
         super().initialize(context)
         warm_up(self.model)  # the graph's optimisation happens here, not in the first requests
@@ -66,7 +68,9 @@ class AlphaNetHandler(BaseHandler):
                     for request in requests]
 
     def _matte(self, request):
-        """A decoded request -> what encode_answer takes: the request, the alpha and the trimap used."""
+        """A decoded request -> what encode_answer takes: the request, the alpha and the trimap used. A large
+        photo's call starts from a trimmed heap, which keeps a busy worker's peak down (trim_before_call)."""
+        trim_before_call(request.image.shape[0] * request.image.shape[1], self.trim_above_pixels)
         return (request, *matte(self.model, request))
 
     def postprocess(self, results):

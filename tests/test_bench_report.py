@@ -57,6 +57,10 @@ def fake_output(module: str, options) -> str:
                            "worker_rss_before_mib": [470, 460], "worker_rss_after_mib": [471, 462],
                            "worker_rss_growth_percent": [0.2, 0.4], "worker_peak_rss_mib": [930, 910],
                            "frontend_rss_mib": 300, "workers_replaced": False, "load_average": 1.0})
+    if module == "bench.allocators":
+        return ("alphanet.pt, 1500 px, 4 answers a worker, 2 rounds in turn, 1 thread(s)\n"
+                "| setting | at rest | peak |\n| --- | --- | --- |\n| glibc-no-trim | 543 MiB | 1552 MiB |\n"
+                "| glibc | 543 MiB | 1253 MiB |\n")
     raise AssertionError(f"no made-up output for {module}")
 
 

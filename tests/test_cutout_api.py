@@ -19,7 +19,7 @@ from alphanet.errors import BadRequest
 from alphanet.serving.imageio import DEFAULT_MAX_PIXELS
 from alphanet.training.checkpoint import DEFAULT_ARCHIVE
 from alphanet.quiet_jit import quiet_jit
-from alphanet.serving.worker import TrimWhenIdle
+from alphanet.serving.worker import TRIM_ABOVE_PIXELS, TrimWhenIdle
 from handlers.alphanet_handler import AlphaNetHandler
 from tests.conftest import REPO
 
@@ -60,6 +60,7 @@ def served(model, image: bytes, trimap=None, **options) -> tuple:
     as multipart parts, the options (the API's names: output, bg, format) as X- headers."""
     handler = AlphaNetHandler()
     handler.model, handler.max_pixels, handler.trim_when_idle = model, DEFAULT_MAX_PIXELS, TrimWhenIdle()
+    handler.trim_above_pixels = TRIM_ABOVE_PIXELS
     handler.context = Context("alphanet", "", {}, 1, None, "0.12")
     handler.context.request_processor = [RequestProcessor({f"X-{name}": value for name, value in options.items()})]
     parts = {"image": image} if trimap is None else {"image": image, "trimap": trimap}

@@ -10,7 +10,8 @@ from PIL import Image
 from ts.context import Context, RequestProcessor
 
 from alphanet.options import OUTPUT_MODES
-from alphanet.serving.worker import TrimWhenIdle
+from alphanet.serving import worker
+from alphanet.serving.worker import TRIM_ABOVE_PIXELS, TrimWhenIdle
 from handlers import alphanet_handler
 from handlers.alphanet_handler import AlphaNetHandler
 from tests.stand_ins import failing, half_transparent, png
@@ -21,6 +22,7 @@ def handler_with(model) -> AlphaNetHandler:
     handler = AlphaNetHandler()
     handler.model = model
     handler.max_pixels = 1_000_000
+    handler.trim_above_pixels = TRIM_ABOVE_PIXELS
     handler.trim_when_idle = TrimWhenIdle()
     return handler
 
@@ -68,3 +70,14 @@ def test_a_failure_before_or_after_the_model_is_a_500_too(monkeypatch, step):
 def test_a_one_pixel_photo_is_answered_in_every_output_mode(output):
     ((status, _, body),) = answer(handler_with(half_transparent), [png(1, 1)], output)
     assert status == 200 and Image.open(io.BytesIO(body)).size == (1, 1)
+
+
+def test_the_heap_is_trimmed_before_a_photo_above_the_handlers_threshold_only(monkeypatch):
+    trims = []
+    monkeypatch.setattr(worker, "release_free_memory", lambda: trims.append("trim") or True)
+    handler = handler_with(half_transparent)
+    handler.trim_above_pixels = 6
+    answer(handler, [png(3, 2), png(2, 2)])  # 6 and 4 pixels
+    assert trims == []
+    answer(handler, [png(2, 2), png(7, 1), png(3, 3)])  # 4, 7 and 9 pixels
+    assert trims == ["trim", "trim"]

@@ -26,6 +26,15 @@ before = anon()
 assert release_free_memory()
 print(before, anon())
 """
+# The same freed heap before a call on a photo of as many pixels as the threshold, then of one more.
+TRIM_BEFORE_CALL_SCRIPT = ANON_RSS_MIB + FREE_400_MIB_IN_THE_HEAP + """
+from alphanet.serving.worker import trim_before_call
+before = anon()
+assert not trim_before_call(1000 * 1000, 1000 * 1000)
+at_the_threshold = anon()
+assert trim_before_call(1000 * 1000 + 1, 1000 * 1000)
+print(before, at_the_threshold, anon())
+"""
 # The same freed heap, with TrimWhenIdle: still held while requests follow each other, handed back after a rest.
 IDLE_SCRIPT = ANON_RSS_MIB + FREE_400_MIB_IN_THE_HEAP + """
 import time
@@ -46,6 +55,13 @@ def test_release_free_memory_returns_freed_heap_pages_to_the_os():
     run = subprocess.run([sys.executable, "-c", RELEASE_SCRIPT], capture_output=True, text=True, check=True)
     before, after = map(int, run.stdout.split())
     assert before - after > 250, (before, after)  # glibc alone kept them: freed but resident
+
+
+def test_trim_before_call_trims_only_before_photos_above_the_threshold():
+    run = subprocess.run([sys.executable, "-c", TRIM_BEFORE_CALL_SCRIPT], capture_output=True, text=True, check=True)
+    before, at_the_threshold, above = map(int, run.stdout.split())
+    assert before - at_the_threshold < 50, (before, at_the_threshold)
+    assert at_the_threshold - above > 250, (at_the_threshold, above)
 
 
 def test_trim_when_idle_waits_for_a_rest_after_the_last_answer():

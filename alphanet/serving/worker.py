@@ -1,5 +1,6 @@
 """What a long-lived serving worker does around the scripted AlphaNet besides calling it: warm it up before the
-first request, and hand the memory it freed back to the operating system (glibc's `malloc_trim`) once it rests."""
+first request, and hand the memory it freed back to the operating system (glibc's `malloc_trim`) once it rests
+and before each large photo."""
 import ctypes
 import ctypes.util
 import threading
@@ -9,6 +10,10 @@ import torch
 WARM_UP_SIDE = 128  # not 64: warmed up on 64 px, the bf16 graph then took 10 s per 1024 px photo instead of 0.5
 WARM_UP_CALLS = 2
 IDLE_SECONDS_BEFORE_TRIM = 10.0  # longer than the gaps between a lightly loaded worker's requests
+# Photos with more pixels than this start from a trimmed heap (trim_before_call). Between the 1024 px square
+# (1.05 MP), where trimming before each call lowered a busy worker's peak by 40 MiB for 1.07x the answer's
+# time, and the 1500 px square (2.25 MP), where it lowered it by 295 MiB for 1.12x (docs/deployment.md).
+TRIM_ABOVE_PIXELS = 1_500_000
 
 
 def warm_up(model: torch.jit.ScriptModule) -> None:
@@ -50,12 +55,24 @@ def release_free_memory() -> bool:
     return True
 
 
+def trim_before_call(pixels: int, trim_above_pixels: int = TRIM_ABOVE_PIXELS) -> bool:
+    """release_free_memory before the call on a photo of `pixels` pixels if it has more than `trim_above_pixels`;
+    whether it did.
+
+    A busy worker's calls follow each other without a rest, and each leaves its freed temporaries in glibc's heap
+    in pieces that the next large call only partly reuses: at 1500 px four answers in a row took a worker's peak
+    to 1569 MiB, against 1274 MiB with a trim before each (the call then page-faults its memory in afresh: 1.12x
+    the time). Small photos are not worth it: their peak stays near the loading's."""
+    if pixels <= trim_above_pixels:
+        return False
+    return release_free_memory()
+
+
 class TrimWhenIdle:
     """Calls release_free_memory once no request has started for IDLE_SECONDS_BEFORE_TRIM after the last answer.
 
     Not after every answer: the next call then page-faults the trimmed memory back in, which made a 1024 px call
-    about 9 % slower (BENCHMARKS.md); requests that follow each other reuse it instead (the 1500 px peak stayed
-    under 1 GiB).
+    about 7 to 9 % slower (BENCHMARKS.md, docs/deployment.md); requests that follow each other reuse it instead.
     A resting worker still ends up holding only its model. The trim runs on a timer thread; malloc_trim takes
     glibc's own locks."""
 
