@@ -12,7 +12,7 @@ WARM_UP_CALLS = 2
 IDLE_SECONDS_BEFORE_TRIM = 10.0  # longer than the gaps between a lightly loaded worker's requests
 # Photos with more pixels than this start from a trimmed heap (trim_before_call). Between the 1024 px square
 # (1.05 MP), where trimming before each call lowered a busy worker's peak by 40 MiB for 1.07x the answer's
-# time, and the 1500 px square (2.25 MP), where it lowered it by 295 MiB for 1.12x (docs/deployment.md).
+# time, and the 1500 px square (2.25 MP), where it lowered it by about 280 MiB (docs/deployment.md).
 TRIM_ABOVE_PIXELS = 1_500_000
 
 
@@ -61,8 +61,9 @@ def trim_before_call(pixels: int, trim_above_pixels: int = TRIM_ABOVE_PIXELS) ->
 
     A busy worker's calls follow each other without a rest, and each leaves its freed temporaries in glibc's heap
     in pieces that the next large call only partly reuses: at 1500 px four answers in a row took a worker's peak
-    to 1569 MiB, against 1274 MiB with a trim before each (the call then page-faults its memory in afresh: 1.12x
-    the time). Small photos are not worth it: their peak stays near the loading's."""
+    to 1522-1569 MiB, against 1253-1285 MiB with a trim before each (the call then page-faults its memory in
+    afresh: 1.02-1.24x the time, docs/deployment.md). Small photos are not worth it: their peak stays near the
+    loading's."""
     if pixels <= trim_above_pixels:
         return False
     return release_free_memory()
