@@ -11,10 +11,12 @@ per setting, the process's resident memory at rest after the warm-up, its peak o
 a pod's limit must allow), the median answer time and its ratio to the first setting's in the same run, and the
 minor page faults and system CPU time per answer (fresh pages the kernel had to zero).
 
-The settings: `glibc`, the C library's malloc with the handler's trim before photos of more than
-TRIM_ABOVE_PIXELS (alphanet/serving/worker.py); `glibc-no-trim`, without that trim; `glibc-trim-all`, a trim
-before every answer whatever its size; `jemalloc`, jemalloc preloaded with JEMALLOC_CONF and no trim. A setting
-whose library is missing is skipped and named (Debian: `apt-get install libjemalloc2`). Not part of the test run.
+The settings: `glibc`, the C library's malloc with the handler's trim before photos of more than TRIM_ABOVE_PIXELS
+(alphanet/serving/worker.py); `glibc-no-trim`, without that trim; `glibc-trim-all`, a trim before every answer
+whatever its size; `glibc-no-mmap`, the handler's trim with glibc told never to map large blocks on their own
+(`MALLOC_MMAP_MAX_=0`: every tensor comes from the heap and is reused there); `jemalloc`, jemalloc preloaded with
+JEMALLOC_CONF and no trim. A setting whose library is missing is skipped and named (Debian: `apt-get install
+libjemalloc2`). Not part of the test run.
 """
 import argparse
 import ctypes.util
@@ -34,16 +36,17 @@ REPO = Path(__file__).resolve().parents[1]
 # 10 s) held more at rest in trials on a 2-core machine.
 JEMALLOC_CONF = "narenas:1,dirty_decay_ms:5000,muzzy_decay_ms:0"
 # Each setting's trim threshold in pixels (None: never trimmed between answers).
-TRIM_ABOVE = {"glibc": TRIM_ABOVE_PIXELS, "glibc-no-trim": None, "glibc-trim-all": 0, "jemalloc": None}
+TRIM_ABOVE = {"glibc": TRIM_ABOVE_PIXELS, "glibc-no-trim": None, "glibc-trim-all": 0,
+              "glibc-no-mmap": TRIM_ABOVE_PIXELS, "jemalloc": None}
 SETTINGS = tuple(TRIM_ABOVE)
 
 
 def setting_environment(name: str):
     """The environment variables a setting adds, or None where its library is not installed."""
-    if name != "jemalloc":
-        return {}
-    library = ctypes.util.find_library("jemalloc")
-    return None if library is None else {"LD_PRELOAD": library, "MALLOC_CONF": JEMALLOC_CONF}
+    if name == "jemalloc":
+        library = ctypes.util.find_library("jemalloc")
+        return None if library is None else {"LD_PRELOAD": library, "MALLOC_CONF": JEMALLOC_CONF}
+    return {"MALLOC_MMAP_MAX_": "0"} if name == "glibc-no-mmap" else {}
 
 
 def status_mib(field: str) -> int:
