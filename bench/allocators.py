@@ -2,14 +2,14 @@
 peak memory and answer time: `python -m bench.allocators [--scripted FILE] [--side 1500] [--answers 4] [--rounds 2]
 [--threads 1] [--settings glibc ...]`.
 
-Each setting runs a worker's life in a fresh process, with the setting's environment: load a TorchScript
-file (`--scripted`, default the archive's model_store/alphanet.pt), warm it up and hand the freed heap back as
-the handler does, then answer `--answers` cutout requests (the serving benchmarks' photo and half-unknown
-trimap at `--side` px, bench.workload: the model's call and the foreground colours) back to back, as a busy
-worker does. Settings run in turn, round after round, so that a machine's drift falls on all of them. Prints,
-per setting, the process's resident memory at rest after the warm-up, its peak over the whole life (VmHWM, what
-a pod's limit must allow), the median answer time and its ratio to the first setting's in the same run, and the
-minor page faults and system CPU time per answer (fresh pages the kernel had to zero).
+Each setting runs a worker's life in a fresh process, with the setting's environment: load a TorchScript file
+(`--scripted`, default the archive's model_store/alphanet.pt), warm it up and hand the freed heap back as the
+handler does, then answer `--answers` cutout requests (the serving benchmarks' photo and half-unknown trimap at
+`--side` px, bench.workload: the model's call and the foreground colours, the latter on numba's own thread count)
+back to back, as a busy worker does. Settings run in turn, round after round, so that a machine's drift falls on
+all of them. Prints, per setting, the process's resident memory at rest after the warm-up, its peak over the whole
+life (VmHWM, what a pod's limit must allow), the median answer time and its ratio to the first setting's in the
+same run, and the minor page faults and system CPU time per answer (fresh pages the kernel had to zero).
 
 The settings: `glibc`, the C library's malloc with the handler's trim before photos of more than TRIM_ABOVE_PIXELS
 (alphanet/serving/worker.py); `glibc-no-trim`, without that trim; `glibc-trim-all`, a trim before every answer
@@ -87,11 +87,14 @@ def worker_life(args) -> dict:
 
 
 def run_setting(name: str, environment: dict, args) -> dict:
+    """One worker's life under setting `name` in a fresh process with `environment` added: what worker_life
+    returned there."""
     trim = [] if TRIM_ABOVE[name] is None else ["--trim-above", str(TRIM_ABOVE[name])]
     command = [sys.executable, "-m", "bench.allocators", "--child", "--scripted", str(args.scripted),
                "--side", str(args.side), "--answers", str(args.answers), "--threads", str(args.threads)] + trim
-    done = subprocess.run(command, cwd=REPO, env={**os.environ, **environment}, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(command, cwd=REPO, env={**os.environ, **environment}, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name}: the worker's life failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -113,6 +116,8 @@ def main() -> None:
     for name in [name for name, environment in environments.items() if environment is None]:
         print(f"{name}: skipped, its library is not installed")
     lives = {name: [] for name, environment in environments.items() if environment is not None}
+    if not lives:
+        sys.exit("no setting left to run")
     for _ in range(args.rounds):
         for name in lives:
             lives[name].append(run_setting(name, environments[name], args))
@@ -133,6 +138,7 @@ def print_table(lives: dict, args) -> None:
         system = statistics.mean(r["system_s_per_answer"] for r in runs)
         print(f"| {name} | {max(r['at_rest_mib'] for r in runs)} MiB | {max(r['peak_mib'] for r in runs)} MiB | "
               f"{median:.2f} s | {median / reference:.2f} | {faults:.0f} | {system:.2f} s |")
+
 
 if __name__ == "__main__":
     main()

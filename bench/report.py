@@ -5,7 +5,7 @@ machine against the archive `make mar` builds, their output gathered into one Ma
     make bench                  (builds the default archive first, then runs this with --out BENCHMARKS.md)
 
 It runs, in this order (NAME: what), in about 8 minutes on a 2-core AMD EPYC with the default archive (fused, bf16;
-441 s on 2026-12-05):
+441 s on 2026-12-05, before `allocators`, which adds about 3 minutes at fp32):
 
 - `model_call`: bench.scripted_call on model_store/alphanet.pt and on model_store/baseline.pt (the default archive
   of 2026-12-02, which `make bench` builds) at 1024 and 1500 px, 2 threads, median of 5 calls, one process per

@@ -30,19 +30,19 @@ class AlphaNetHandler(BaseHandler):
         model, from the archive's serialized file (BaseHandler loads it with torch.jit.load), warmed up."""
         settings = context.model_yaml_config.get("handler", {})
         workers = int(context.model_yaml_config.get("minWorkers", 1))
-        threads = int(os.environ.get("ALPHANET_THREADS", settings.get("threads", 0)))
+        threads = _setting("threads", settings, 0)
         threads = threads or max(1, (os.cpu_count() or 1) // workers)  # workers x threads = cores
         torch.set_num_threads(threads)
         torch.set_num_interop_threads(threads)
-        self.max_pixels = int(os.environ.get("ALPHANET_MAX_PIXELS", settings.get("max_pixels", DEFAULT_MAX_PIXELS)))
-        self.trim_above_pixels = int(os.environ.get("ALPHANET_TRIM_ABOVE_PIXELS",
-                                                    settings.get("trim_above_pixels", TRIM_ABOVE_PIXELS)))
+        self.max_pixels = _setting("max_pixels", settings, DEFAULT_MAX_PIXELS)
+        self.trim_above_pixels = _setting("trim_above_pixels", settings, TRIM_ABOVE_PIXELS)
         configure_process(threads, self.max_pixels)
         super().initialize(context)
         warm_up(self.model)  # the graph's optimisation happens here, not in the first requests
         release_free_memory()  # what loading and warming up freed (about 600 MiB, alphanet/serving/worker.py)
         self.trim_when_idle = TrimWhenIdle()  # and what each photo freed, once the worker rests
-        logger.info("AlphaNet handler: %d thread(s) per worker, at most %d pixels", threads, self.max_pixels)
+        logger.info("AlphaNet handler: %d thread(s) per worker, at most %d pixels, heap trimmed before photos of "
+                    "more than %d", threads, self.max_pixels, self.trim_above_pixels)
 
     def preprocess(self, data):
         """Each request -> a DecodedRequest, or the BadRequest that answers it. The image is the multipart
@@ -87,6 +87,12 @@ class AlphaNetHandler(BaseHandler):
                 bodies.append(answer.body)
         self.trim_when_idle.answered()  # a resting worker holds its model, not the last photo's temporaries
         return bodies
+
+
+def _setting(name, settings, default):
+    """A whole-number handler setting: the environment's ALPHANET_<NAME>, else model-config.yaml's
+    `handler: {name: ...}` (`settings`), else `default`."""
+    return int(os.environ.get(f"ALPHANET_{name.upper()}", settings.get(name, default)))
 
 
 def _answered_or_refused(step, *args, **kwargs):

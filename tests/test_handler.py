@@ -81,3 +81,11 @@ def test_the_heap_is_trimmed_before_a_photo_above_the_handlers_threshold_only(mo
     assert trims == []
     answer(handler, [png(2, 2), png(7, 1), png(3, 3)])  # 4, 7 and 9 pixels
     assert trims == ["trim", "trim"]
+
+
+def test_a_setting_comes_from_the_environment_then_the_model_config_then_the_default(monkeypatch):
+    monkeypatch.delenv("ALPHANET_TRIM_ABOVE_PIXELS", raising=False)
+    assert alphanet_handler._setting("trim_above_pixels", {}, 7) == 7
+    assert alphanet_handler._setting("trim_above_pixels", {"trim_above_pixels": 5}, 7) == 5
+    monkeypatch.setenv("ALPHANET_TRIM_ABOVE_PIXELS", "0")
+    assert alphanet_handler._setting("trim_above_pixels", {"trim_above_pixels": 5}, 7) == 0

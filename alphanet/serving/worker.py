@@ -10,9 +10,8 @@ import torch
 WARM_UP_SIDE = 128  # not 64: warmed up on 64 px, the bf16 graph then took 10 s per 1024 px photo instead of 0.5
 WARM_UP_CALLS = 2
 IDLE_SECONDS_BEFORE_TRIM = 10.0  # longer than the gaps between a lightly loaded worker's requests
-# Photos with more pixels than this start from a trimmed heap (trim_before_call). Between the 1024 px square
-# (1.05 MP), where trimming before each call lowered a busy worker's peak by 40 MiB for 1.07x the answer's
-# time, and the 1500 px square (2.25 MP), where it lowered it by about 280 MiB (docs/deployment.md).
+# Photos with more pixels than this start from a trimmed heap (trim_before_call): between the 1024 px square
+# (1.05 MP), where a trim saved little, and the 1500 px square (2.25 MP), where it saved much.
 TRIM_ABOVE_PIXELS = 1_500_000
 
 
@@ -60,10 +59,10 @@ def trim_before_call(pixels: int, trim_above_pixels: int = TRIM_ABOVE_PIXELS) ->
     whether it did.
 
     A busy worker's calls follow each other without a rest, and each leaves its freed temporaries in glibc's heap
-    in pieces that the next large call only partly reuses: at 1500 px four answers in a row took a worker's peak
-    to 1522-1569 MiB, against 1253-1285 MiB with a trim before each (the call then page-faults its memory in
-    afresh: 1.02-1.24x the time, docs/deployment.md). Small photos are not worth it: their peak stays near the
-    loading's."""
+    in pieces that the next large call only partly reuses: at 1500 px a trim before each of four answers in a row
+    lowered a worker's peak by about 280 MiB, the call then page-faulting its memory in afresh for 1.02-1.24x
+    the time. At 1024 px it saved 40 MiB for 1.07x: there the peak is the loading's anyway (docs/deployment.md,
+    "A busy worker's heap")."""
     if pixels <= trim_above_pixels:
         return False
     return release_free_memory()
@@ -73,7 +72,8 @@ class TrimWhenIdle:
     """Calls release_free_memory once no request has started for IDLE_SECONDS_BEFORE_TRIM after the last answer.
 
     Not after every answer: the next call then page-faults the trimmed memory back in, which made a 1024 px call
-    about 7 to 9 % slower (BENCHMARKS.md, docs/deployment.md); requests that follow each other reuse it instead.
+    about 7 % slower (docs/deployment.md); small photos that follow each other reuse it instead, and large ones
+    are trimmed before their call (trim_before_call).
     A resting worker still ends up holding only its model. The trim runs on a timer thread; malloc_trim takes
     glibc's own locks."""
 
