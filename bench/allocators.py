@@ -8,8 +8,9 @@ handler does, then answer `--answers` cutout requests (the serving benchmarks' p
 `--side` px, bench.workload: the model's call and the foreground colours, the latter on numba's own thread count)
 back to back, as a busy worker does. Settings run in turn, round after round, so that a machine's drift falls on
 all of them. Prints, per setting, the process's resident memory at rest after the warm-up, its peak over the whole
-life (VmHWM, what a pod's limit must allow), the median answer time and its ratio to the first setting's in the
-same run, and the minor page faults and system CPU time per answer (fresh pages the kernel had to zero).
+life (VmHWM, as `ru_maxrss` reports it: what a pod's limit must allow), the median answer time and its ratio to the
+first setting's in the same run, and the minor page faults and system CPU time per answer (fresh pages the kernel
+had to zero).
 
 The settings: `glibc`, the C library's malloc with the handler's trim before photos of more than TRIM_ABOVE_PIXELS
 (alphanet/serving/worker.py); `glibc-no-trim`, without that trim; `glibc-trim-all`, a trim before every answer
@@ -49,18 +50,13 @@ def setting_environment(name: str):
     return {"MALLOC_MMAP_MAX_": "0"} if name == "glibc-no-mmap" else {}
 
 
-def status_mib(field: str) -> int:
-    """A `/proc/self/status` memory field (VmHWM, VmRSS) in MiB."""
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith(field + ":"))
-    return int(line.split()[1]) // 1024
-
-
 def worker_life(args) -> dict:
     """One worker's life in this process (the child's side): its memory and answer times as a dict."""
+    import psutil
     import torch
     from alphanet.serving.imageio import decontaminated_foreground
     from alphanet.serving.worker import release_free_memory, trim_before_call, warm_up
+    from bench.scripted_call import peak_rss_mib
     from bench.workload import workload
 
     torch.set_num_threads(args.threads)
@@ -68,7 +64,7 @@ def worker_life(args) -> dict:
     with torch.inference_mode():
         warm_up(model)
     release_free_memory()
-    at_rest = status_mib("VmRSS")
+    at_rest = round(psutil.Process().memory_info().rss / 2**20)
     photo, trimap = workload(args.side)
     seconds = []
     before = resource.getrusage(resource.RUSAGE_SELF)
@@ -81,7 +77,7 @@ def worker_life(args) -> dict:
         decontaminated_foreground(photo, alpha.numpy())
         seconds.append(time.perf_counter() - started)
     after = resource.getrusage(resource.RUSAGE_SELF)
-    return {"at_rest_mib": at_rest, "peak_mib": status_mib("VmHWM"), "seconds": seconds,
+    return {"at_rest_mib": at_rest, "peak_mib": round(peak_rss_mib()), "seconds": seconds,
             "faults_per_answer": (after.ru_minflt - before.ru_minflt) / args.answers,
             "system_s_per_answer": (after.ru_stime - before.ru_stime) / args.answers}
 
