@@ -87,7 +87,7 @@ def main(argv: Optional[list] = None) -> None:
                              "(alphanet/nets/band_tiles.py), the full pass where they would cover most of the photo; "
                              "default: the weights file's (on)")
     parser.add_argument("--closed-form", choices=CLOSED_FORM_MODES,
-                        help="when to refine the matte by closed-form matting with it as a weak prior "
+                        help="when to refine the matte by closed-form matting with it as a prior "
                              "(alphanet/nets/closed_form.py): off, trimap (for calls that give a trimap: better real "
                              "edges, MODEL_CARD.md) or on (also in automatic mode, about 2.2x the call's time, "
                              "docs/deployment.md); default: trimap with the project's weights, a weights file's own")

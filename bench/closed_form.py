@@ -2,7 +2,7 @@
 the archive refines for a call that gives a trimap) on the real validation composites, against the net alone, the
 net + guided filter, and pymatting's closed-form and KNN matting.
 `OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python -m bench.closed_form [--limit 40] [--sets stamps_studio ...]
-[--settings 0.003:100 0.03:100 ...] [--eps 3e-7] [--weights candidate.pt] [--no-pymatting]`.
+[--settings 0.0003:100:0.1 0.001:100:0 ...] [--eps 3e-7] [--weights candidate.pt] [--no-pymatting]`.
 
 Each set is a folder of runs/data/real_val with image/ and alpha/; each photo gets the ground-truth trimap that
 alphanet.evaluation.evaluate makes (`trimap_from_alpha`, band 10 px each side). Every method is given that trimap
@@ -30,18 +30,24 @@ from pymatting import estimate_alpha_cf, estimate_alpha_knn  # noqa: E402
 from alphanet.evaluation.evaluate import EvaluationSet  # noqa: E402
 from alphanet.evaluation.metrics import UNKNOWN, gradient_error, mse, sad  # noqa: E402
 from alphanet.model import fuse  # noqa: E402
-from alphanet.nets.closed_form import EPS, refine_closed_form  # noqa: E402
+from alphanet.nets.closed_form import (CONFIDENCE_POWER, CONFIDENT_WEIGHT, EPS, ITERATIONS, PRIOR_WEIGHT,  # noqa: E402
+                                       refine_closed_form)
 from alphanet.nets.guided_filter import refine_matte  # noqa: E402
 from alphanet.training.checkpoint import load_alphanet  # noqa: E402
 from bench.matting_options import REAL_VAL, SETS  # noqa: E402
 
 METRICS = ("sad", "mse", "grad")
 
+# The archive's refinement, the uniform weight it had before 2026-12-07, and the archive's with half the steps.
+DEFAULT_SETTINGS = [(PRIOR_WEIGHT, ITERATIONS, CONFIDENT_WEIGHT), (0.001, 100, 0.0), (PRIOR_WEIGHT, 50, CONFIDENT_WEIGHT)]
 
-def parse_setting(text: str) -> tuple[float, int]:
-    """'PRIOR_WEIGHT:ITERATIONS' -> (prior weight, iterations)."""
-    weight, iterations = text.split(":")
-    return float(weight), int(iterations)
+
+def parse_setting(text: str) -> tuple[float, int, float]:
+    """'PRIOR_WEIGHT:ITERATIONS[:CONFIDENT_WEIGHT]' -> (prior weight, iterations, the extra weight where the prior
+    is sure; default the archive's)."""
+    fields = text.split(":")
+    confident = float(fields[2]) if len(fields) > 2 else CONFIDENT_WEIGHT
+    return float(fields[0]), int(fields[1]), confident
 
 
 def seconds_and_result(call):
@@ -75,7 +81,7 @@ def pymatting_method(estimate, case, trimap: torch.Tensor) -> torch.Tensor:
     return fuse(torch.from_numpy(alpha).float()[None, None], trimap)
 
 
-def mattes(case, model, settings: list[tuple[float, int]], eps: float,
+def mattes(case, model, settings: list[tuple[float, int, float]], eps: float,
            pymatting: bool = True) -> dict[str, tuple[float, torch.Tensor]]:
     """Every method's (seconds, `(1, 1, H, W)` alpha) on one case; seconds is the refinement's or the method's.
     `pymatting=False` leaves out pymatting's closed-form and KNN (a sweep of the refinement's settings needs them
@@ -85,14 +91,15 @@ def mattes(case, model, settings: list[tuple[float, int]], eps: float,
     results = {"net": (0.0, net)}
     guided_seconds, guided = seconds_and_result(lambda: fuse(refine_matte(rgb, net).clamp(0, 1), trimap))
     results["net + guided filter"] = (guided_seconds, guided)
-    for weight, iterations in settings:
-        results[f"net + closed form (prior {weight:g}, {iterations} it)"] = seconds_and_result(
-            lambda: refine_closed_form(rgb, net, trimap, prior_weight=weight, eps=eps, iterations=iterations))
+    for weight, iterations, confident in settings:
+        def refined_from(prior: torch.Tensor) -> torch.Tensor:
+            return refine_closed_form(rgb, prior, trimap, prior_weight=weight, confident_weight=confident, eps=eps,
+                                      iterations=iterations)
+        setting = f"prior {weight:g} + {confident:g} abs(2p - 1)^{CONFIDENCE_POWER:g}, {iterations} it"
+        results[f"net + closed form ({setting})"] = seconds_and_result(lambda: refined_from(net))
         # What the archive does for a call with a trimap: the guided filter's matte as the prior.
-        seconds, refined = seconds_and_result(
-            lambda: refine_closed_form(rgb, guided, trimap, prior_weight=weight, eps=eps, iterations=iterations))
-        results[f"net + guided filter + closed form (prior {weight:g}, {iterations} it)"] = (guided_seconds + seconds,
-                                                                                            refined)
+        seconds, refined = seconds_and_result(lambda: refined_from(guided))
+        results[f"net + guided filter + closed form ({setting})"] = (guided_seconds + seconds, refined)
     if not pymatting:
         return results
     results["closed form (pymatting)"] = seconds_and_result(lambda: pymatting_method(estimate_alpha_cf, case, trimap))
@@ -125,8 +132,10 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(SETS))
     parser.add_argument("--limit", type=int, default=40, help="at most this many images per set (the first by name)")
     parser.add_argument("--settings", nargs="+", type=parse_setting,
-                        default=[(0.003, 50), (0.003, 100), (0.003, 200), (0.03, 100), (0.0003, 100)],
-                        help="closed-form refinements to try, each PRIOR_WEIGHT:ITERATIONS")
+                        default=DEFAULT_SETTINGS,
+                        help="closed-form refinements to try, each PRIOR_WEIGHT:ITERATIONS[:CONFIDENT_WEIGHT] "
+                             "(the extra weight where the prior is sure, |2p - 1|^CONFIDENCE_POWER of it; "
+                             "default the archive's)")
     parser.add_argument("--eps", type=float, default=EPS, help="the ridge (default: the archive's)")
     parser.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's)")
     parser.add_argument("--no-pymatting", dest="pymatting", action="store_false",

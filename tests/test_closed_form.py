@@ -12,8 +12,8 @@ from PIL import Image
 
 from alphanet.export import script_alphanet
 from alphanet.model import CLOSED_FORM_MODES, fuse
-from alphanet.nets.closed_form import (EPS, PRIOR_WEIGHT, band_box, laplacian_stencil, refine_closed_form,
-                                       stencil_times)
+from alphanet.nets.closed_form import (CONFIDENCE_POWER, CONFIDENT_WEIGHT, EPS, PRIOR_WEIGHT, band_box,
+                                       laplacian_stencil, refine_closed_form, stencil_times)
 from alphanet.nets.guided_filter import refine_matte
 from alphanet.training.checkpoint import AlphaNetConfig, load_alphanet
 from tests.frozen_graph import graph_nodes
@@ -63,12 +63,19 @@ def test_the_stencil_is_pymattings_laplacian(photo):
     np.testing.assert_allclose(stencil[0, 12].numpy().ravel(), matrix.diagonal(), atol=1e-8)
 
 
-def band_system_solution(image: np.ndarray, prior: np.ndarray, trimap: np.ndarray, weight: float) -> np.ndarray:
-    """The refinement's system solved directly with pymatting's Laplacian: on the band U, (L_UU + w I) a_U =
-    w p_U - L_UK t_K; the trimap elsewhere."""
+def default_weights(prior: np.ndarray) -> np.ndarray:
+    """The archive's pull towards the prior, pixel by pixel: weak, and firmer where the prior is near 0 or 1."""
+    return PRIOR_WEIGHT + CONFIDENT_WEIGHT * np.abs(2 * prior - 1) ** CONFIDENCE_POWER
+
+
+def band_system_solution(image: np.ndarray, prior: np.ndarray, trimap: np.ndarray,
+                         weights: np.ndarray) -> np.ndarray:
+    """The refinement's system solved directly with pymatting's Laplacian: on the band U, (L_UU + W) a_U =
+    W p_U - L_UK t_K, W the diagonal of the pixels' `weights`; the trimap elsewhere."""
     laplacian = pymatting.cf_laplacian(image, epsilon=EPS, radius=1).tocsr()
     unknown = (trimap == 0.5).ravel()
-    matrix = laplacian[unknown][:, unknown] + weight * scipy.sparse.identity(int(unknown.sum()))
+    weight = weights.ravel()[unknown]
+    matrix = laplacian[unknown][:, unknown] + scipy.sparse.diags(weight)
     right = weight * prior.ravel()[unknown] - laplacian[unknown][:, ~unknown] @ trimap.ravel()[~unknown]
     alpha = trimap.ravel().copy()
     alpha[unknown] = scipy.sparse.linalg.spsolve(matrix.tocsc(), right)
@@ -80,7 +87,7 @@ def test_it_solves_the_band_system_whatever_the_tile(photo, tile):
     image, alpha = photo
     trimap = trimap_of(alpha)
     prior = np.random.default_rng(4).random((SIZE, SIZE))
-    expected = band_system_solution(image, prior, trimap, PRIOR_WEIGHT).clip(0, 1)
+    expected = band_system_solution(image, prior, trimap, default_weights(prior)).clip(0, 1)
     refined = refine_closed_form(as_tensor(image).float(), as_tensor(prior).float(), as_tensor(trimap).float(),
                                  iterations=300, tile=tile)[0, 0].numpy()
     assert np.abs(refined - expected).max() < 2e-5  # float32 steps
@@ -107,9 +114,27 @@ def test_a_strong_prior_is_returned_and_a_weak_one_is_smoothed_by_the_photo(phot
     noisy = torch.from_numpy(np.random.default_rng(2).random((1, 1, SIZE, SIZE))).float()
     strong = refine_closed_form(as_tensor(image).float(), noisy, trimap, prior_weight=1e6)
     assert (strong - noisy)[unknown].abs().max() < 1e-3
-    weak = refine_closed_form(as_tensor(image).float(), noisy, trimap, prior_weight=0.003, iterations=200)
+    weak = refine_closed_form(as_tensor(image).float(), noisy, trimap, prior_weight=0.003, confident_weight=0.0,
+                              iterations=200)
     truth = as_tensor(alpha).float()
     assert (weak - truth)[unknown].abs().mean() < 0.25 * (noisy - truth)[unknown].abs().mean()
+
+
+def test_the_extra_weight_holds_a_sure_prior(photo):
+    """A prior sure of the wrong side everywhere in the band (0 where the truth is above 1/2, 1 below): the photo
+    corrects it without the extra weight for sure pixels, and a large one keeps it."""
+    image, alpha = photo
+    trimap = as_tensor(trimap_of(alpha)).float()
+    unknown = trimap == 0.5
+    truth = as_tensor(alpha).float()
+    wrong = (truth < 0.5).float()
+
+    def refined(confident_weight: float) -> torch.Tensor:
+        return refine_closed_form(as_tensor(image).float(), wrong, trimap, confident_weight=confident_weight,
+                                  iterations=300)
+
+    assert (refined(0.0) - truth)[unknown].abs().mean() < 0.25 * (wrong - truth)[unknown].abs().mean()
+    assert (refined(1e6) - wrong)[unknown].abs().max() < 1e-3
 
 
 def test_known_pixels_keep_the_trimap_and_the_band_box_changes_nothing(photo):
@@ -123,7 +148,7 @@ def test_known_pixels_keep_the_trimap_and_the_band_box_changes_nothing(photo):
     known = trimap != 0.5
     assert np.array_equal(refined[known], trimap[known])
     # The whole image's system: the windows outside the box hold no band pixel.
-    expected = band_system_solution(image, prior, trimap, PRIOR_WEIGHT).clip(0, 1)
+    expected = band_system_solution(image, prior, trimap, default_weights(prior)).clip(0, 1)
     assert np.abs(refined - expected).max() < 2e-5
     assert np.abs(refined - prior)[~known].max() > 0.01
 
