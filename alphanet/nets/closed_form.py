@@ -6,8 +6,8 @@ the refined alpha minimises a' L a + sum_i w_i (a_i - p_i)^2: L is the matting L
 window alpha is an affine function of the colour), p the net's alpha and w_i = `prior_weight` + `confident_weight`
 |2 p_i - 1|^`confidence_power` each band pixel's pull towards it. That is the linear system (L_UU + W) a_U = W p_U -
 L_UK t_K, W = diag(w), t the trimap, solved by a fixed number of Jacobi-preconditioned conjugate-gradient steps
-from a_U = p_U. As in pymatting's `cf_laplacian`, only windows that lie wholly inside the
-image count, so the two Laplacians are the same matrix.
+from a_U = p_U. As in pymatting's `cf_laplacian`, only windows that lie wholly inside the image count, so the two
+Laplacians are the same matrix.
 
 The work follows the band's area, not the photo's. A row of L reaches 2 pixels around its pixel, so the solve runs
 on the band's bounding box grown by 2, cut into TILE x TILE cores, of which it keeps those that hold a band pixel;
@@ -31,7 +31,8 @@ from alphanet.nets.loop_count import loop_count
 # decides where the prior is unsure, and firmer where the prior is sure of 0 or 1, so that a clean edge the net drew
 # is not pulled towards a background of similar colour. As one uniform weight, 0.001 beat 0.0001 and 0.0003 on SAD,
 # MSE and gradient over 111 real validation crops, and 0.003 and above traded SAD for gradient; the sure pixels'
-# extra weight lowered all three errors on every real set (docs/training-log.md, 2026-12-07).
+# extra weight lowered SAD and gradient on every real set, and MSE on all but one, where it stayed level
+# (docs/training-log.md, 2026-12-07).
 PRIOR_WEIGHT = 0.0003
 CONFIDENT_WEIGHT = 0.1
 CONFIDENCE_POWER = 16.0  # |2p - 1|^16: 0.72 of the extra weight at p = 0.99, 0.19 at 0.95, 0.03 at 0.9
@@ -75,11 +76,11 @@ def band_box(unknown: Tensor, margin: int) -> List[int]:
             max(0, int(columns[0]) - margin), min(width, int(columns[-1]) + 1 + margin)]
 
 
-def solve(rgb: Tensor, unknown: Tensor, start: Tensor, prior_weight: Tensor, eps: float, iterations: int,
+def solve(rgb: Tensor, unknown: Tensor, start: Tensor, pull: Tensor, eps: float, iterations: int,
           tile: int) -> Tensor:
     """The band's system by `iterations` Jacobi-preconditioned conjugate-gradient steps: `(1, 3, h, w)` float64
     RGB, `(1, 1, h, w)` bool band U, `(1, 1, h, w)` float32 start (the prior p on U, the known values elsewhere)
-    and `(1, 1, h, w)` float32 prior weight w, positive on U -> `(1, 1, h, w)` float32: the solution on U, not
+    and `(1, 1, h, w)` float32 prior weights w (`pull`), positive on U -> `(1, 1, h, w)` float32: the solution on U, not
     clamped, the start elsewhere. Windows reaching outside the `h x w` box do not count: a window that holds a band
     pixel lies inside it, unless it leaves the image."""
     halo_index, core_index = tile_indices(unknown, tile)
@@ -95,7 +96,7 @@ def solve(rgb: Tensor, unknown: Tensor, start: Tensor, prior_weight: Tensor, eps
     stencil = torch.cat(stencil_batches)
     band = core(gather(canvas(unknown.float(), tile), halo_index))
     # 1 off the band, where the residual and every step are 0: any positive weight keeps the preconditioner finite.
-    weight = torch.where(band > 0, core(gather(canvas(prior_weight, tile), halo_index)), torch.ones_like(band))
+    weight = torch.where(band > 0, core(gather(canvas(pull, tile), halo_index)), torch.ones_like(band))
     start_canvas = canvas(start, tile)
     start_tiles = gather(start_canvas, halo_index)
     solution = core(start_tiles)
