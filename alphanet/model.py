@@ -67,12 +67,13 @@ class AlphaNet(nn.Module):
     tiles around the unknown band only (alphanet/nets/band_tiles.py): the cost follows the band's length, not the
     photo's area; `closed_form` (one of CLOSED_FORM_MODES): when forward() then refines the matte by closed-form
     matting with it as a prior, firmer where it is sure (alphanet/nets/closed_form.py): never, only for a given
-    trimap, or always; in each case only where the band has at most `closed_form_max_band` pixels. `second_look`: the segmenter looks
-    again at a crop around its first mask, `second_look_pad` of the mask box's longer side wider on each side, and
-    blends the two there, `second_look_weight` of the second; where that crop would be the whole photo, it steps
-    back instead, `step_back_pad` of the photo's longer side beyond each side, and blends `step_back_weight` of
-    that look (alphanet/nets/second_look.py). `subject_only`: the mask's regions that run off the frame and are
-    less sure than a whole region inside it are dropped as the scene's (alphanet/nets/subject_only.py).
+    trimap, or always; in each case only where the band has at most `closed_form_max_band` pixels.
+    `second_look`: the segmenter looks again at a crop around its first mask, `second_look_pad` of the mask box's
+    longer side wider on each side, and blends the two there, `second_look_weight` of the second; where that crop
+    would be the whole photo, it steps back instead, `step_back_pad` of the photo's longer side beyond each side,
+    and blends `step_back_weight` of that look (alphanet/nets/second_look.py). `subject_only`: the mask's regions
+    that run off the frame and are less sure than a whole region inside it are dropped as the scene's
+    (alphanet/nets/subject_only.py).
     `person_pose`: where BlazePose finds a whole person with a mean landmark visibility above
     PERSON_MIN_CONFIDENCE, its person mask replaces the segmenters' where they are unsure of what they add beyond
     it, and is added to theirs where they are sure (`with_person`, alphanet/nets/pose_person.py).

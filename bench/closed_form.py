@@ -39,7 +39,8 @@ from bench.matting_options import REAL_VAL, SETS  # noqa: E402
 METRICS = ("sad", "mse", "grad")
 
 # The archive's refinement, the uniform weight it had before 2026-12-07, and the archive's with half the steps.
-DEFAULT_SETTINGS = [(PRIOR_WEIGHT, ITERATIONS, CONFIDENT_WEIGHT), (0.001, 100, 0.0), (PRIOR_WEIGHT, 50, CONFIDENT_WEIGHT)]
+DEFAULT_SETTINGS = [(PRIOR_WEIGHT, ITERATIONS, CONFIDENT_WEIGHT), (0.001, ITERATIONS, 0.0),
+                    (PRIOR_WEIGHT, ITERATIONS // 2, CONFIDENT_WEIGHT)]
 
 
 def parse_setting(text: str) -> tuple[float, int, float]:
