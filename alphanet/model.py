@@ -14,7 +14,7 @@ from alphanet.nets.band_tiles import MARGIN, TILE, band_tiles
 from alphanet.nets.closed_form import refine_closed_form
 from alphanet.nets.ed_layer import EDLayer
 from alphanet.nets.guided_filter import refine_matte
-from alphanet.nets.loop_count import loop_count
+from alphanet.nets.loop_count import loop_count, trips
 from alphanet.nets.matting_net import OUTPUT_STRIDE, MattingNet
 from alphanet.nets.pose_person import EXTRA_MIN_PROBABILITY, PERSON_MIN_CONFIDENCE, PosePerson, with_person
 from alphanet.nets.resize import cap_long_side, pad_to_multiple, resize_bilinear
@@ -208,21 +208,23 @@ class AlphaNet(nn.Module):
         height, width = image.shape[0], image.shape[1]
         rgb = cap_long_side(image.permute(2, 0, 1)[None].float() / 255.0, self.max_side)
         if trimap is None:
-            capped_trimap = self.predict_trimap(rgb)
-            full_trimap = F.interpolate(capped_trimap, size=[height, width], mode="nearest")
+            capped_trimap = full_trimap = torch.empty(0)  # the segmentation's, below
         else:
             full_trimap = user_trimap_to_levels(trimap, height, width)
             capped_trimap = F.interpolate(full_trimap, size=rgb.shape[2:], mode="nearest")
-        if bool((full_trimap == 0.5).any()):
+        # Each stage that runs a network is a loop of one trip or none, not an if: less memory while a worker
+        # loads the archive (alphanet/nets/loop_count.py).
+        for _ in range(trips(trimap is None)):
+            capped_trimap = self.predict_trimap(rgb)
+            full_trimap = F.interpolate(capped_trimap, size=[height, width], mode="nearest")
+        alpha = full_trimap.clone()  # where nothing is unknown, the matting net has nothing to decide
+        for _ in range(trips(bool((full_trimap == 0.5).any()))):
             raw_alpha = self.matte_band(rgb, capped_trimap)
             # Fused first, so that each refinement sees the known pixels at their true 0 and 1. Closed form comes
             # last: it scored better on the real crops with the guided filter's matte as its prior than with the net's.
             if self.guided_filter:
                 raw_alpha = refine_matte(rgb, fuse(raw_alpha, capped_trimap))
-            if closed_form and int((capped_trimap == 0.5).sum()) <= self.closed_form_max_band:
+            for _ in range(trips(closed_form and int((capped_trimap == 0.5).sum()) <= self.closed_form_max_band)):
                 raw_alpha = refine_closed_form(rgb, fuse(raw_alpha, capped_trimap).clamp(0.0, 1.0), capped_trimap)
-            raw_alpha = resize_bilinear(raw_alpha, [height, width]).clamp(0.0, 1.0)
-            alpha = fuse(raw_alpha, full_trimap)
-        else:
-            alpha = full_trimap.clone()  # nothing unknown: the matting net has nothing to decide
+            alpha = fuse(resize_bilinear(raw_alpha, [height, width]).clamp(0.0, 1.0), full_trimap)
         return alpha[0, 0], full_trimap[0, 0]

@@ -13,6 +13,7 @@ import copy
 import torch
 from torch import Tensor, nn
 
+from alphanet.nets.loop_count import trips
 from alphanet.nets.segmenter import DeepLabSegmenter
 
 
@@ -30,10 +31,14 @@ class Bfloat16Matting(_Bfloat16WhereSupported):
     `(N, 3, H, W), (N, 1, H, W)` float32 -> `(N, 1, H, W)` float32."""
 
     def forward(self, rgb: Tensor, trimap: Tensor) -> Tensor:
-        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-            return self.fp32_net(rgb, trimap)
-        # trimap levels 0, 0.5 and 1 are exact in bfloat16
-        return self.net(rgb.to(torch.bfloat16), trimap.to(torch.bfloat16)).float()
+        supported = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        alpha = torch.empty(0)
+        # Each network in a loop of one trip or none, not in an if: less memory at load (alphanet/nets/loop_count.py).
+        for _ in range(trips(not supported)):
+            alpha = self.fp32_net(rgb, trimap)
+        for _ in range(trips(supported)):  # trimap levels 0, 0.5 and 1 are exact in bfloat16
+            alpha = self.net(rgb.to(torch.bfloat16), trimap.to(torch.bfloat16)).float()
+        return alpha
 
 
 class Bfloat16Segmentation(_Bfloat16WhereSupported):
@@ -41,9 +46,13 @@ class Bfloat16Segmentation(_Bfloat16WhereSupported):
     float32 logits."""
 
     def forward(self, rgb: Tensor) -> Tensor:
-        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-            return self.fp32_net(rgb)
-        return self.net(rgb.to(torch.bfloat16)).float()
+        supported = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        logits = torch.empty(0)
+        for _ in range(trips(not supported)):  # as in Bfloat16Matting
+            logits = self.fp32_net(rgb)
+        for _ in range(trips(supported)):
+            logits = self.net(rgb.to(torch.bfloat16)).float()
+        return logits
 
 
 def bfloat16_segmenter(segmenter: nn.Module) -> nn.Module:

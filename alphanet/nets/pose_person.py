@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from alphanet.nets.loop_count import trips
 from alphanet.nets.tflite_net import TfliteNet
 
 DETECTOR_SIZE = 224
@@ -165,22 +166,23 @@ class PosePerson(nn.Module):
     def forward(self, rgb: Tensor) -> Tuple[Tensor, Tensor]:
         height, width = rgb.shape[2], rgb.shape[3]
         found, keypoints = self.detect(rgb)
-        if not found:
-            return torch.zeros_like(rgb[:, :1]), torch.zeros(())
-        # The landmark net's square: centred on the hips (keypoint 0), turned so that keypoint 1 lies straight
-        # above them, enlarged 1.25 times as in BlazePose's training.
-        hips = keypoints[0]
-        side, angle = body_square(hips, keypoints[1], self.roi_scale)
-        to_photo = square_roi_transform(hips, side, angle, height, width)
-        grid = F.affine_grid(to_photo, [1, 3, self.landmark_size, self.landmark_size], align_corners=False)
-        crop = F.grid_sample(rgb, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        outputs = self.landmark_net.outputs(crop)
-        landmarks, presence, mask_logits = outputs[0], outputs[1], outputs[2]
-        if float(presence.reshape(-1)[0]) < self.presence_min_score:
-            return torch.zeros_like(rgb[:, :1]), torch.zeros(())
-        visibility = torch.sigmoid(landmarks.reshape(-1, 5)[:self.pose_landmarks, 3]).mean()
-        mask = torch.sigmoid(mask_logits)
-        to_roi = photo_to_roi_transform(hips, side, angle, height, width)
-        grid = F.affine_grid(to_roi, [1, 1, height, width], align_corners=False)
-        person = F.grid_sample(mask, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        person, visibility = torch.zeros_like(rgb[:, :1]), torch.zeros(())  # no one found
+        # The landmark net in a loop of one trip or none, not an if: less memory at load
+        # (alphanet/nets/loop_count.py).
+        for _ in range(trips(found)):
+            # The landmark net's square: centred on the hips (keypoint 0), turned so that keypoint 1 lies straight
+            # above them, enlarged 1.25 times as in BlazePose's training.
+            hips = keypoints[0]
+            side, angle = body_square(hips, keypoints[1], self.roi_scale)
+            to_photo = square_roi_transform(hips, side, angle, height, width)
+            grid = F.affine_grid(to_photo, [1, 3, self.landmark_size, self.landmark_size], align_corners=False)
+            crop = F.grid_sample(rgb, grid, mode="bilinear", padding_mode="border", align_corners=False)
+            outputs = self.landmark_net.outputs(crop)
+            landmarks, presence, mask_logits = outputs[0], outputs[1], outputs[2]
+            if float(presence.reshape(-1)[0]) >= self.presence_min_score:
+                visibility = torch.sigmoid(landmarks.reshape(-1, 5)[:self.pose_landmarks, 3]).mean()
+                to_roi = photo_to_roi_transform(hips, side, angle, height, width)
+                grid = F.affine_grid(to_roi, [1, 1, height, width], align_corners=False)
+                person = F.grid_sample(torch.sigmoid(mask_logits), grid, mode="bilinear", padding_mode="zeros",
+                                       align_corners=False)
         return person, visibility

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from alphanet.nets.deeplab import DeepLabV3Plus
+from alphanet.nets.loop_count import trips
 from alphanet.nets.resize import resize_bilinear, scaled_size
 
 
@@ -60,7 +61,12 @@ class SelfieSegmenter(nn.Module):
         boxed = F.pad(resize_bilinear(rgb, inner),
                       [left, net_width - inner[1] - left, top, net_height - inner[0] - top])
         boxed = boxed.contiguous(memory_format=torch.channels_last)  # as the matting net, for oneDNN
-        probability = self.landscape_net(boxed) if landscape else self.square_net(boxed)
+        probability = torch.empty(0)
+        # Each network in a loop of one trip or none, not an if: less memory at load (alphanet/nets/loop_count.py).
+        for _ in range(trips(landscape)):
+            probability = self.landscape_net(boxed)
+        for _ in range(trips(not landscape)):
+            probability = self.square_net(boxed)
         probability = probability[:, :, top:top + inner[0], left:left + inner[1]]
         return F.interpolate(probability, size=[height, width], mode="bilinear", align_corners=False)
 
