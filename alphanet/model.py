@@ -218,8 +218,9 @@ class AlphaNet(nn.Module):
         for _ in range(trips(trimap is None)):
             capped_trimap = self.predict_trimap(rgb)
             full_trimap = F.interpolate(capped_trimap, size=[height, width], mode="nearest")
-        alpha = full_trimap.clone()  # where nothing is unknown, the matting net has nothing to decide
-        for _ in range(trips(bool((full_trimap == 0.5).any()))):
+        unknown = bool((full_trimap == 0.5).any())
+        alpha = full_trimap if unknown else full_trimap.clone()  # nothing unknown: the trimap is the alpha
+        for _ in range(trips(unknown)):
             raw_alpha = self.matte_band(rgb, capped_trimap)
             # Fused first, so that each refinement sees the known pixels at their true 0 and 1. Closed form comes
             # last: it scored better on the real crops with the guided filter's matte as its prior than with the net's.

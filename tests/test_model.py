@@ -414,8 +414,11 @@ def test_no_network_of_the_frozen_archive_sits_in_a_branch(precision):
     model = load_alphanet(None, closed_form="on", mirror_average=True)
     branches = [node for node in graph_nodes(script_alphanet(model, precision).graph) if node.kind() == "prim::If"]
     inside = [[inner for block in branch.blocks() for inner in graph_nodes(block)] for branch in branches]
-    assert sum("conv" in node.kind() for nodes in inside for node in nodes) == 0
-    assert max(len(nodes) for nodes in inside) < 200
+    in_branches = [node.kind() for nodes in inside for node in nodes if "conv" in node.kind()]
+    assert in_branches == [], in_branches
+    # The largest branch left holds 133 nodes (the ED layer's band for a non-empty mask); a network holds thousands.
+    sizes = sorted(len(nodes) for nodes in inside)
+    assert max(sizes, default=0) < 200, sizes[-5:]
 
 
 @lacks_bf16_convolutions

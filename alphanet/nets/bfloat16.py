@@ -33,7 +33,7 @@ class Bfloat16Matting(_Bfloat16WhereSupported):
     def forward(self, rgb: Tensor, trimap: Tensor) -> Tensor:
         supported = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
         alpha = torch.empty(0)
-        # Each network in a loop of one trip or none, not in an if: less memory at load (alphanet/nets/loop_count.py).
+        # Each network in a loop of one trip or none, not an if (trips, alphanet/nets/loop_count.py).
         for _ in range(trips(not supported)):
             alpha = self.fp32_net(rgb, trimap)
         for _ in range(trips(supported)):  # trimap levels 0, 0.5 and 1 are exact in bfloat16

@@ -52,7 +52,7 @@ def refine_closed_form(rgb: Tensor, prior: Tensor, trimap: Tensor, prior_weight:
     (The constants are default arguments because TorchScript cannot read a module's globals.)"""
     alpha = trimap.clone()
     box = band_box(trimap == 0.5, 2)  # a row of L reaches 2 pixels: two 3x3 windows
-    for _ in range(trips(len(box) > 0)):  # an if, as a loop: less memory at load (alphanet/nets/loop_count.py)
+    for _ in range(trips(len(box) > 0)):  # an if, as a loop (trips, alphanet/nets/loop_count.py)
         top, bottom, left, right = box[0], box[1], box[2], box[3]
         crop_trimap = trimap[:, :, top:bottom, left:right]
         unknown = crop_trimap == 0.5

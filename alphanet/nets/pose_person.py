@@ -167,8 +167,8 @@ class PosePerson(nn.Module):
         height, width = rgb.shape[2], rgb.shape[3]
         found, keypoints = self.detect(rgb)
         person, visibility = torch.zeros_like(rgb[:, :1]), torch.zeros(())  # no one found
-        # The landmark net in a loop of one trip or none, not an if: less memory at load
-        # (alphanet/nets/loop_count.py).
+        # The landmark net in a loop of one trip or none, not an if (trips, alphanet/nets/loop_count.py). A
+        # presence score under the minimum, or not a number, leaves no one found.
         for _ in range(trips(found)):
             # The landmark net's square: centred on the hips (keypoint 0), turned so that keypoint 1 lies straight
             # above them, enlarged 1.25 times as in BlazePose's training.

@@ -62,7 +62,7 @@ class SelfieSegmenter(nn.Module):
                       [left, net_width - inner[1] - left, top, net_height - inner[0] - top])
         boxed = boxed.contiguous(memory_format=torch.channels_last)  # as the matting net, for oneDNN
         probability = torch.empty(0)
-        # Each network in a loop of one trip or none, not an if: less memory at load (alphanet/nets/loop_count.py).
+        # Each network in a loop of one trip or none, not an if (trips, alphanet/nets/loop_count.py).
         for _ in range(trips(landscape)):
             probability = self.landscape_net(boxed)
         for _ in range(trips(not landscape)):

@@ -61,8 +61,8 @@ def trim_before_call(pixels: int, trim_above_pixels: int = TRIM_ABOVE_PIXELS) ->
     A busy worker's calls follow each other without a rest, and each leaves its freed temporaries in glibc's heap
     in pieces that the next large call only partly reuses: at 1500 px a trim before each of four answers in a row
     lowered a worker's peak by about 280 MiB, the call then page-faulting its memory in afresh for 1.02-1.24x
-    the time. At 1024 px it saved 40 MiB for 1.07x: there the peak is the loading's anyway (docs/deployment.md,
-    "A busy worker's heap")."""
+    the time. At 1024 px it saved 40 MiB for 1.07x, where the peak was then the loading's anyway
+    (docs/deployment.md, "A busy worker's heap")."""
     if pixels <= trim_above_pixels:
         return False
     return release_free_memory()
