@@ -26,11 +26,6 @@ DEFAULT_MAX_SIDE = 1500
 # With a true trimap it lowered SAD, MSE and gradient on every real validation set; with the automatic trimap's wide
 # band it traded MSE for SAD for 2.2x the call's time (MODEL_CARD.md), hence "trimap" in the default archive.
 CLOSED_FORM_MODES = ("off", "trimap", "on")
-# Its time and memory follow the band's area (about 300 bytes a band pixel; a trimap half unknown at 1500 px took
-# a worker from 0.83 to 1.15 GiB): a call whose band has more pixels than this keeps the guided filter's matte, so
-# that no request costs a worker more than about 80 MB and 0.5 s on 2 threads for it. A 1024 px photo's automatic
-# band is 12-23 % of it (docs/deployment.md).
-CLOSED_FORM_MAX_BAND = 2 ** 18
 
 
 def check_image(image: Tensor) -> None:
@@ -73,7 +68,7 @@ class AlphaNet(nn.Module):
     tiles around the unknown band only (alphanet/nets/band_tiles.py): the cost follows the band's length, not the
     photo's area; `closed_form` (one of CLOSED_FORM_MODES): when forward() then refines the matte by closed-form
     matting with it as a prior, firmer where it is sure (alphanet/nets/closed_form.py): never, only for a given
-    trimap, or always; in each case only where the band has at most `closed_form_max_band` pixels.
+    trimap, or always.
     `second_look`: the segmenter looks again at a crop around its first mask, `second_look_pad` of the mask box's
     longer side wider on each side, and blends the two there, `second_look_weight` of the second; where that crop
     would be the whole photo, it steps back instead, `step_back_pad` of the photo's longer side beyond each side,
@@ -110,7 +105,6 @@ class AlphaNet(nn.Module):
         self.second_look_min_margin = 16  # pixels: context even around a mask of a few pixels
         self.step_back_pad = 0.2
         self.step_back_weight = 0.5
-        self.closed_form_max_band = CLOSED_FORM_MAX_BAND
         self.tile = TILE
         self.tile_margin = MARGIN
         self.tiles_per_batch = 4  # 4 x 320 x 320: under half the pixels of a 1024 px photo, so no higher peak
@@ -231,7 +225,7 @@ class AlphaNet(nn.Module):
             # last: it scored better on the real crops with the guided filter's matte as its prior than with the net's.
             if self.guided_filter:
                 raw_alpha = refine_matte(rgb, fuse(raw_alpha, capped_trimap))
-            for _ in range(trips(closed_form and int((capped_trimap == 0.5).sum()) <= self.closed_form_max_band)):
+            for _ in range(trips(closed_form)):
                 raw_alpha = refine_closed_form(rgb, fuse(raw_alpha, capped_trimap).clamp(0.0, 1.0), capped_trimap)
             alpha = fuse(resize_bilinear(raw_alpha, [height, width]).clamp(0.0, 1.0), full_trimap)
         return alpha[0, 0], full_trimap[0, 0]

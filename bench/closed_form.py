@@ -2,11 +2,12 @@
 the archive refines for a call that gives a trimap) on the real validation composites, against the net alone, the
 net + guided filter, and pymatting's closed-form and KNN matting.
 `OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python -m bench.closed_form [--limit 40] [--sets stamps_studio ...]
-[--settings 0.0003:100:0.1 0.001:100:0 ...] [--eps 3e-7] [--weights candidate.pt] [--no-pymatting]`.
+[--settings 0.0003:100:0.1 0.001:100:0 ...] [--eps 3e-7] [--weights candidate.pt] [--no-pymatting]
+[--band-width 10]`.
 
 Each set is a folder of runs/data/real_val with image/ and alpha/; each photo gets the ground-truth trimap that
-alphanet.evaluation.evaluate makes (`trimap_from_alpha`, band 10 px each side). Every method is given that trimap
-and keeps its known pixels (AlphaNet's fusion); the metrics are SAD / 1000, MSE and gradient error / 1000 over its
+alphanet.evaluation.evaluate makes (`trimap_from_alpha`, band `--band-width` px each side, 10 by default). Every
+method is given that trimap and keeps its known pixels (AlphaNet's fusion); the metrics are SAD / 1000, MSE and gradient error / 1000 over its
 unknown region (the Composition-1k convention of alphanet/evaluation/metrics.py). The net is the matting stage of
 `--weights` (default: the project's), one pass (`AlphaNet.matte`, no mirror averaging). Time: wall time of the
 refinement alone (for closed-form and KNN: the whole method) per image, and per megapixel of photo, on one thread.
@@ -141,14 +142,16 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, help="AlphaNet weights file (default: the project's)")
     parser.add_argument("--no-pymatting", dest="pymatting", action="store_false",
                         help="leave out pymatting's closed-form and KNN (their figures do not depend on the settings)")
+    parser.add_argument("--band-width", type=int, default=10,
+                        help="the ground-truth trimap's unknown band, pixels each side of the edge")
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = load_alphanet(args.weights, segmenter="fused").eval()
     print(f"one thread; eps {args.eps}; at most {args.limit} images per set (the first by name); ground-truth "
-          "trimaps, band 10 px; SAD and Grad / 1000 and MSE over the unknown region\n")
+          f"trimaps, band {args.band_width} px; SAD and Grad / 1000 and MSE over the unknown region\n")
     everything: dict[str, list[dict]] = defaultdict(list)
     for name in args.sets:
-        dataset = EvaluationSet(REAL_VAL / name, band_width=10, limit=args.limit)
+        dataset = EvaluationSet(REAL_VAL / name, band_width=args.band_width, limit=args.limit)
         rows: dict[str, list[dict]] = defaultdict(list)
         for index in range(len(dataset.names)):
             case = dataset.case(index)

@@ -9,13 +9,14 @@ L_UK t_K, W = diag(w), t the trimap, solved by a fixed number of Jacobi-precondi
 from a_U = p_U. As in pymatting's `cf_laplacian`, only windows that lie wholly inside the image count, so the two
 Laplacians are the same matrix.
 
-The work follows the band's area, not the photo's. A row of L reaches 2 pixels around its pixel, so the solve runs
-on the band's bounding box grown by 2, cut into TILE x TILE cores, of which it keeps those that hold a band pixel;
-every product with L gathers each kept core with the 2 pixels around it from its neighbours. L is kept as each
-core pixel's 25 weights (a 5x5 stencil), built once from the windows' colour statistics: in float64, because the
-covariances are differences of means that float32 cannot resolve at a ridge of eps / 9 ~ 3e-8. The weights are
-bounded, so the conjugate-gradient steps then run in float32 (the band's solution within ~2e-6 of a float64 direct
-solve on the tests' soft-edge photo).
+The work follows the band's area, not the photo's, and a large band is solved in stripes of rows, one after the
+other, so that the memory it takes stays bounded whatever the band. A row of L reaches 2 pixels around its pixel,
+so each solve runs on its band's bounding box grown by 2, cut into TILE x TILE cores, keeping those that hold a
+band pixel; every product with L gathers each kept core with the 2 pixels around it from its neighbours. L is kept
+as each core pixel's 25 weights (a 5x5 stencil), built once from the windows' colour statistics: in float64,
+because the covariances are differences of means that float32 cannot resolve at a ridge of eps / 9 ~ 3e-8. The
+weights are bounded, so the conjugate-gradient steps then run in float32 (the band's solution within ~2e-6 of a
+float64 direct solve on the tests' soft-edge photo).
 """
 from typing import List, Tuple
 
@@ -42,14 +43,57 @@ CONFIDENCE_POWER = 16.0  # |2p - 1|^16: 0.72 of the extra weight at p = 0.99, 0.
 EPS = 3e-7
 ITERATIONS = 100  # conjugate-gradient steps
 TILE = 32  # a core's side: small enough to follow a thin band, large enough that the 2-pixel halo costs little
+# The solve holds about 300 bytes a band pixel, so a large band is solved in stripes of rows holding at most this
+# many band pixels (about 80 MB), one after the other. Each stripe is solved with STRIPE_OVERLAP rows more on either
+# side, whose solution it discards: forced into 4 to 8 stripes, the 111 real crops' SAD and MSE stayed the whole
+# solve's and the gradient error rose 0.1-0.2 % with 64 rows, 0.3-0.6 % with 32 (docs/training-log.md, 2026-12-07).
+STRIPE_BAND = 2 ** 18
+STRIPE_OVERLAP = 64
 
 
 def refine_closed_form(rgb: Tensor, prior: Tensor, trimap: Tensor, prior_weight: float = PRIOR_WEIGHT,
                        confident_weight: float = CONFIDENT_WEIGHT, confidence_power: float = CONFIDENCE_POWER,
-                       eps: float = EPS, iterations: int = ITERATIONS, tile: int = TILE) -> Tensor:
+                       eps: float = EPS, iterations: int = ITERATIONS, tile: int = TILE,
+                       stripe_band: int = STRIPE_BAND, stripe_overlap: int = STRIPE_OVERLAP) -> Tensor:
     """`(1, 3, H, W)` RGB in [0, 1], `(1, 1, H, W)` prior alpha, `(1, 1, H, W)` trimap in {0, 0.5, 1} ->
-    `(1, 1, H, W)` alpha in [0, 1]: the trimap where it is known, the closed-form solution in the band.
+    `(1, 1, H, W)` alpha in [0, 1]: the trimap where it is known, the closed-form solution in the band, solved
+    stripe by stripe (`stripes`), each with `stripe_overlap` rows more on either side whose solution it discards.
     (The constants are default arguments because TorchScript cannot read a module's globals.)"""
+    alpha = trimap.clone()
+    height = trimap.shape[2]
+    for stripe in stripes((trimap == 0.5).sum(dim=[0, 1, 3]), stripe_band):
+        top, bottom = max(0, stripe[0] - stripe_overlap), min(height, stripe[1] + stripe_overlap)
+        solved = refine_window(rgb[:, :, top:bottom], prior[:, :, top:bottom], trimap[:, :, top:bottom], prior_weight,
+                               confident_weight, confidence_power, eps, iterations, tile)
+        alpha[:, :, stripe[0]:stripe[1]] = solved[:, :, stripe[0] - top:stripe[1] - top]
+    return alpha
+
+
+def stripes(band_per_row: Tensor, stripe_band: int) -> List[List[int]]:
+    """`(H,)` band pixels in each row -> [top, bottom) row ranges, top to bottom, that together cover every row with
+    band pixels, each holding at most `stripe_band` of them (or a single row that holds more)."""
+    ranges: List[List[int]] = []
+    counts: List[int] = band_per_row.tolist()
+    top, bottom, total = -1, -1, 0
+    for row, count in enumerate(counts):
+        if count == 0:
+            continue
+        if top >= 0 and total + count > stripe_band:
+            ranges.append([top, bottom])
+            top, total = -1, 0
+        if top < 0:
+            top = row
+        total += count
+        bottom = row + 1
+    if top >= 0:
+        ranges.append([top, bottom])
+    return ranges
+
+
+def refine_window(rgb: Tensor, prior: Tensor, trimap: Tensor, prior_weight: float, confident_weight: float,
+                  confidence_power: float, eps: float, iterations: int, tile: int) -> Tensor:
+    """`refine_closed_form` of a whole window at once (its edges taken as the image's): the same shapes in and
+    out."""
     alpha = trimap.clone()
     box = band_box(trimap == 0.5, 2)  # a row of L reaches 2 pixels: two 3x3 windows
     for _ in range(trips(len(box) > 0)):  # an if, as a loop (trips, alphanet/nets/loop_count.py)
