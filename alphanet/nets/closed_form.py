@@ -130,13 +130,13 @@ def solve(rgb: Tensor, unknown: Tensor, start: Tensor, pull: Tensor, eps: float,
     height, width = start.shape[2], start.shape[3]
     rgb_tiles = gather(canvas(rgb, tile), halo_index)
     inside_tiles = gather(canvas(torch.ones_like(rgb[:, :1]), tile), halo_index)
-    # Built 64 tiles at a time: the float64 window statistics of a whole 1500 px band at once took a gigabyte.
+    # Built 64 tiles at a time: the float64 window statistics of a whole 1500 px band at once took a gigabyte. Each
+    # batch is written into the whole stencil in place, not gathered and joined: joining held it twice.
     batch = 64
-    stencil_batches: List[Tensor] = []
+    stencil = torch.empty(rgb_tiles.shape[0], 25, tile, tile, dtype=start.dtype, device=start.device)
     for first in range(0, rgb_tiles.shape[0], batch):
-        stencil_batches.append(laplacian_stencil(rgb_tiles[first:first + batch], inside_tiles[first:first + batch],
-                                                 eps).float())
-    stencil = torch.cat(stencil_batches)
+        stencil[first:first + batch] = laplacian_stencil(rgb_tiles[first:first + batch],
+                                                         inside_tiles[first:first + batch], eps)
     band = core(gather(canvas(unknown.float(), tile), halo_index))
     # 1 off the band, where the residual and every step are 0: any positive weight keeps the preconditioner finite.
     weight = torch.where(band > 0, core(gather(canvas(pull, tile), halo_index)), torch.ones_like(band))
