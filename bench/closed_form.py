@@ -7,10 +7,11 @@ net + guided filter, and pymatting's closed-form and KNN matting.
 
 Each set is a folder of runs/data/real_val with image/ and alpha/; each photo gets the ground-truth trimap that
 alphanet.evaluation.evaluate makes (`trimap_from_alpha`, band `--band-width` px each side, 10 by default). Every
-method is given that trimap and keeps its known pixels (AlphaNet's fusion); the metrics are SAD / 1000, MSE and gradient error / 1000 over its
-unknown region (the Composition-1k convention of alphanet/evaluation/metrics.py). The net is the matting stage of
-`--weights` (default: the project's), one pass (`AlphaNet.matte`, no mirror averaging). Time: wall time of the
-refinement alone (for closed-form and KNN: the whole method) per image, and per megapixel of photo, on one thread.
+method is given that trimap and keeps its known pixels (AlphaNet's fusion); the metrics are SAD / 1000, MSE and
+gradient error / 1000 over its unknown region (the Composition-1k convention of alphanet/evaluation/metrics.py).
+The net is the matting stage of `--weights` (default: the project's), one pass (`AlphaNet.matte`, no mirror
+averaging). Time: wall time of the refinement alone (for closed-form and KNN: the whole method) per image, and per
+megapixel of photo, on one thread.
 Prints a Markdown table per set and one over all the images. Photos whose trimap has no foreground or no
 background pixel are skipped (pymatting cannot matte them) and named. Not part of the test run.
 """

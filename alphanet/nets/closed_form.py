@@ -26,7 +26,7 @@ from torch import Tensor
 
 from alphanet.nets import symmetric_3x3
 from alphanet.nets.band_tiles import occupied_cells
-from alphanet.nets.loop_count import loop_count, trips
+from alphanet.nets.loop_count import loop_count
 
 # The pull towards the prior (the guided filter's matte, in the archive) in the band: weak, so that the Laplacian
 # decides where the prior is unsure, and firmer where the prior is sure of 0 or 1, so that a clean edge the net drew
@@ -92,18 +92,17 @@ def stripes(band_per_row: Tensor, stripe_band: int) -> List[List[int]]:
 
 def refine_window(rgb: Tensor, prior: Tensor, trimap: Tensor, prior_weight: float, confident_weight: float,
                   confidence_power: float, eps: float, iterations: int, tile: int) -> Tensor:
-    """`refine_closed_form` of a whole window at once (its edges taken as the image's): the same shapes in and
-    out."""
+    """`refine_closed_form` of a whole window at once (its edges taken as the image's), a window that holds band
+    pixels, as every stripe does: the same shapes in and out."""
     alpha = trimap.clone()
     box = band_box(trimap == 0.5, 2)  # a row of L reaches 2 pixels: two 3x3 windows
-    for _ in range(trips(len(box) > 0)):  # an if, as a loop (trips, alphanet/nets/loop_count.py)
-        top, bottom, left, right = box[0], box[1], box[2], box[3]
-        crop_trimap = trimap[:, :, top:bottom, left:right]
-        unknown = crop_trimap == 0.5
-        start = torch.where(unknown, prior[:, :, top:bottom, left:right], crop_trimap)
-        weight = prior_weight + confident_weight * (2.0 * start - 1.0).abs() ** confidence_power
-        solved = solve(rgb[:, :, top:bottom, left:right].double(), unknown, start, weight, eps, iterations, tile)
-        alpha[:, :, top:bottom, left:right] = torch.where(unknown, solved.clamp(0.0, 1.0), crop_trimap)
+    top, bottom, left, right = box[0], box[1], box[2], box[3]
+    crop_trimap = trimap[:, :, top:bottom, left:right]
+    unknown = crop_trimap == 0.5
+    start = torch.where(unknown, prior[:, :, top:bottom, left:right], crop_trimap)
+    weight = prior_weight + confident_weight * (2.0 * start - 1.0).abs() ** confidence_power
+    solved = solve(rgb[:, :, top:bottom, left:right].double(), unknown, start, weight, eps, iterations, tile)
+    alpha[:, :, top:bottom, left:right] = torch.where(unknown, solved.clamp(0.0, 1.0), crop_trimap)
     return alpha
 
 
