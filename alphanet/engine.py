@@ -15,6 +15,7 @@ file as `model=` to get its answers.
 import argparse
 import functools
 import io
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Union
@@ -103,9 +104,11 @@ def loaded_model(path: str) -> torch.jit.ScriptModule:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alphanet cutout", description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="a photo, or a folder of photos (searched recursively)")
-    parser.add_argument("-o", "--out", type=Path, required=True,
-                        help="the answer's file for a photo; for a folder, the folder its answers mirror it into "
-                             "(photos/shoes/red.jpg -> OUT/shoes/red.png, or .jpg for a JPEG composite)")
+    parser.add_argument("-o", "--out", required=True,
+                        help="the answer's file for a photo, or a folder (one that exists, or a name ending in /) "
+                             "to write it into under the photo's name; for a folder of photos, the folder its "
+                             "answers mirror it into (photos/shoes/red.jpg -> OUT/shoes/red.png, or .jpg for a "
+                             "JPEG composite)")
     add_option_arguments(parser)
     parser.add_argument("--trimap", type=Path, help="the photo's trimap; for a folder, a folder of trimaps at the "
                                                     "photos' relative paths (photos without one get the model's)")
@@ -121,7 +124,8 @@ def main(argv: Optional[list] = None) -> int:
     failed = {}
     try:
         options = OutputOptions.parse(args.output, args.bg, args.file_format)
-        cutouts = planned_cutouts(args.source, args.out, args.trimap, options.suffix, failed)
+        cutouts = planned_cutouts(args.source, output_path(args.source, args.out, options.suffix), args.trimap,
+                                  options.suffix, failed)
     except (BadRequest, UsageError) as error:
         parser.error(str(error))
     model = scripted_model(args.model)
@@ -137,12 +141,28 @@ def main(argv: Optional[list] = None) -> int:
     return 1 if failed else 0
 
 
+def output_path(source: Path, out: str, suffix: str) -> Path:
+    """`-o` as given -> where the answers go: for a photo, into a folder named by `out` when it is one or ends in
+    a path separator (under the photo's name and the answer's `suffix`), else the file `out`; for a folder of
+    photos, the folder `out`."""
+    if source.is_file() and (out.endswith(("/", os.sep)) or Path(out).is_dir()):
+        return Path(out) / f"{source.stem}{suffix}"
+    return Path(out)
+
+
 def planned_cutouts(source: Path, out: Path, trimap: Optional[Path], suffix: str, failed: dict) -> list:
     """(photo, its trimap or None, its answer's file) for the photo `source`, answered into `out`, or for each
     photo under the folder `source`, mirrored under `out` as the bulk client does (alphanet.client.plan_jobs):
-    of two photos that would share an answer's file, the second goes into `failed`."""
+    of two photos that would share an answer's file, the second goes into `failed`. Paths that cannot work (a
+    folder of photos into a file, a photo's trimap that is not a file) raise UsageError, before any model loads."""
     if source.is_file():
+        if out.is_dir():
+            raise UsageError(f"-o: {out} is a folder; the answer's file would replace it")
+        if trimap is not None and not trimap.is_file():
+            raise UsageError(f"--trimap: no such file: {trimap} (a photo takes one trimap file)")
         return [(source, trimap, out)]
+    if source.is_dir() and out.exists() and not out.is_dir():
+        raise UsageError(f"-o: {out} is a file; a folder of photos needs a folder for its answers")
     summary = Summary()
     jobs = plan_jobs([source], out, trimap, summary)
     failed.update(summary.failed)

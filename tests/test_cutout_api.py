@@ -208,9 +208,43 @@ def test_a_bad_option_stops_alphanet_cutout_before_any_model_is_loaded(monkeypat
     assert "apply to output=composite only" in capsys.readouterr().err
 
 
-def test_the_alphanet_command_lists_its_subcommands():
-    listed = subprocess.run([str(Path(sys.executable).with_name("alphanet")), "--help"], capture_output=True,
-                            text=True)
+def test_a_photo_into_a_folder_is_answered_under_its_own_name(tmp_path):
+    (tmp_path / "answers").mkdir()
+    assert engine.output_path(DEMO, str(tmp_path / "answers"), ".png") == tmp_path / "answers" / "demo.png"
+    assert engine.output_path(DEMO, f"{tmp_path / 'new'}/", ".jpg") == tmp_path / "new" / "demo.jpg"
+    assert engine.output_path(DEMO, str(tmp_path / "new.png"), ".png") == tmp_path / "new.png"
+    assert engine.output_path(REPO / "alphanet" / "assets", str(tmp_path / "out"), ".png") == tmp_path / "out"
+
+
+@pytest.mark.parametrize("case, message", [
+    ("folder into a file", "is a file; a folder of photos needs a folder"),
+    ("missing trimap", "--trimap: no such file"),
+    ("trimap folder for a photo", "--trimap: no such file"),
+    ("missing trimap folder", "no such trimap folder"),
+])
+def test_paths_that_cannot_work_stop_alphanet_cutout_before_any_model_is_loaded(monkeypatch, tmp_path, capsys, case,
+                                                                              message):
+    monkeypatch.setattr(engine, "default_model", lambda: pytest.fail("the default model was loaded"))
+    (tmp_path / "photos").mkdir()
+    small_photo().save(tmp_path / "photos" / "a.png")
+    (tmp_path / "taken.png").write_bytes(b"")
+    arguments = {
+        "folder into a file": [str(tmp_path / "photos"), "-o", str(tmp_path / "taken.png")],
+        "missing trimap": [str(DEMO), "-o", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "nope.png")],
+        "trimap folder for a photo": [str(DEMO), "-o", str(tmp_path / "x.png"), "--trimap", str(tmp_path)],
+        "missing trimap folder": [str(tmp_path / "photos"), "-o", str(tmp_path / "out"), "--trimap",
+                                  str(tmp_path / "nope")],
+    }[case]
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["cutout", *arguments])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[str(Path(sys.executable).with_name("alphanet"))],
+                                     [sys.executable, "-m", "alphanet"]])
+def test_the_alphanet_command_lists_its_subcommands(command):
+    listed = subprocess.run([*command, "--help"], capture_output=True, text=True, cwd=REPO)
     assert listed.returncode == 0, listed.stderr
     for subcommand in cli.SUBCOMMANDS:
         assert f"\n  {subcommand} " in listed.stdout

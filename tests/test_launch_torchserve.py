@@ -1,7 +1,8 @@
 """`make serve`'s launcher (python -m alphanet.serving.launch_torchserve): Ctrl-C stops TorchServe and leaves no
-process behind."""
+process behind; a TorchServe that fails makes it exit with a failure."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -16,7 +17,8 @@ pytestmark = pytest.mark.slow
 
 
 def launcher_config(tmp_path, model_store):
-    """The development profile on free ports, serving `model_store`; returns (config, management URL)."""
+    """The development profile on free ports, serving `model_store`; returns (config, management URL, inference
+    port)."""
     http, management, metrics, grpc, grpc_management = free_ports(5)
     addresses = read_profile("config.properties")
     config = tmp_path / "config.properties"
@@ -25,7 +27,7 @@ def launcher_config(tmp_path, model_store):
         "management_address": on_port(addresses["management_address"], management),
         "metrics_address": on_port(addresses["metrics_address"], metrics),
         "grpc_inference_port": grpc, "grpc_management_port": grpc_management, "model_store": model_store}))
-    return config, f"http://127.0.0.1:{management}"
+    return config, f"http://127.0.0.1:{management}", http
 
 
 def alive(process: psutil.Process) -> bool:
@@ -36,7 +38,7 @@ def alive(process: psutil.Process) -> bool:
 
 
 def test_ctrl_c_stops_torchserve_and_every_process_it_started(tmp_path, model_store):
-    config, management = launcher_config(tmp_path, model_store)
+    config, management, _ = launcher_config(tmp_path, model_store)
     env = {**os.environ, "LOG_LOCATION": str(tmp_path), "METRICS_LOCATION": str(tmp_path)}
     with open(tmp_path / "launcher.log", "w") as log:
         command = [sys.executable, "-m", "alphanet.serving.launch_torchserve", "--config", str(config)]
@@ -58,3 +60,18 @@ def test_ctrl_c_stops_torchserve_and_every_process_it_started(tmp_path, model_st
             if alive(process):
                 process.kill()
         launcher.wait()
+
+
+def test_a_torchserve_that_cannot_start_makes_the_launcher_fail(tmp_path, model_store):
+    """The inference port is taken, so the Java frontend cannot bind it and exits; `torchserve` itself would
+    report 0 for that."""
+    config, _, inference_port = launcher_config(tmp_path, model_store)
+    env = {**os.environ, "LOG_LOCATION": str(tmp_path), "METRICS_LOCATION": str(tmp_path)}
+    command = [sys.executable, "-m", "alphanet.serving.launch_torchserve", "--config", str(config)]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", inference_port))
+        taken.listen()
+        finished = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 1, finished.stdout[-2000:] + finished.stderr[-2000:]
+    assert "TorchServe ended without being asked to" in finished.stderr
+

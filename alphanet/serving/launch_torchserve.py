@@ -5,6 +5,11 @@
 orphans them. So it runs in a process group of its own, and Ctrl-C or SIGTERM (docker stop) ends the whole
 group. Its temporary files go to a private directory, so several instances on one machine don't collide: the
 pid file follows TMPDIR, while the workers' sockets (/tmp/.ts.sock.9000...) and unpacked archives follow TEMP.
+
+Exit status: 128 + the signal's number after Ctrl-C or SIGTERM; otherwise TorchServe ended on its own, which a
+server in the foreground does only when it failed (a port already in use, a killed Java frontend), so the exit
+status is 1 (or the launcher's own, where it gives one), and `make serve` or a container's restart policy sees
+the failure. `torchserve` itself exits 0 there: it waits for the frontend and drops its exit status.
 """
 import argparse
 import os
@@ -18,6 +23,7 @@ from typing import Optional
 from alphanet.serving.process_group import stop_process_group
 
 STOP_GRACE_S = 15  # the group exits about 4.5 s after SIGTERM
+EXIT_ENDED_ON_ITS_OWN = 1
 # The console script installed beside this interpreter, so a bare `.venv/bin/python -m ...` finds it.
 TORCHSERVE = str(Path(sys.executable).parent / "torchserve")
 
@@ -55,7 +61,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="torchserve-") as tmpdir:
         process = start_torchserve(Path(args.config).resolve(), Path.cwd(), Path(tmpdir))
         try:
-            exit_code = process.wait()
+            exit_code = process.wait() or EXIT_ENDED_ON_ITS_OWN
+            print(f"launch_torchserve: TorchServe ended without being asked to (see its log above); exit status "
+                  f"{exit_code}", file=sys.stderr)
         except _StopSignal as stop:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
