@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from alphanet.nets.band_tiles import MARGIN, TILE, band_tiles
-from alphanet.nets.closed_form import refine_closed_form
+from alphanet.nets.closed_form import closed_form_prior, refine_closed_form
 from alphanet.nets.ed_layer import EDLayer
 from alphanet.nets.guided_filter import refine_matte
 from alphanet.nets.loop_count import loop_count, trips
@@ -220,12 +220,16 @@ class AlphaNet(nn.Module):
         unknown = bool((full_trimap == 0.5).any())
         alpha = full_trimap if unknown else full_trimap.clone()  # nothing unknown: the trimap is the alpha
         for _ in range(trips(unknown)):
-            raw_alpha = self.matte_band(rgb, capped_trimap)
+            net_alpha = self.matte_band(rgb, capped_trimap)
+            raw_alpha = net_alpha
             # Fused first, so that each refinement sees the known pixels at their true 0 and 1. Closed form comes
-            # last: it scored better on the real crops with the guided filter's matte as its prior than with the net's.
+            # last: it scored better on the real crops with the guided filter's matte as its prior than with the
+            # net's, and better still with the net's where the net is sure (closed_form_prior).
             if self.guided_filter:
-                raw_alpha = refine_matte(rgb, fuse(raw_alpha, capped_trimap))
+                raw_alpha = refine_matte(rgb, fuse(net_alpha, capped_trimap))
             for _ in range(trips(closed_form)):
-                raw_alpha = refine_closed_form(rgb, fuse(raw_alpha, capped_trimap).clamp(0.0, 1.0), capped_trimap)
+                prior = closed_form_prior(fuse(net_alpha, capped_trimap).clamp(0.0, 1.0),
+                                          fuse(raw_alpha, capped_trimap).clamp(0.0, 1.0))
+                raw_alpha = refine_closed_form(rgb, prior, capped_trimap)
             alpha = fuse(resize_bilinear(raw_alpha, [height, width]).clamp(0.0, 1.0), full_trimap)
         return alpha[0, 0], full_trimap[0, 0]

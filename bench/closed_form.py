@@ -1,6 +1,6 @@
-"""Closed-form matting refinement (alphanet/nets/closed_form.py) of the net's matte and of the guided filter's (what
-the archive refines for a call that gives a trimap) on the real validation composites, against the net alone, the
-net + guided filter, and pymatting's closed-form and KNN matting.
+"""Closed-form matting refinement (alphanet/nets/closed_form.py) of the net's matte and of the guided filter's with
+the net's sure pixels (closed_form_prior: what the archive refines for a call that gives a trimap) on the real
+validation composites, against the net alone, the net + guided filter, and pymatting's closed-form and KNN matting.
 `OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python -m bench.closed_form [--limit 40] [--sets stamps_studio ...]
 [--settings 0.0003:100:0.1 0.001:100:0 ...] [--eps 3e-7] [--weights candidate.pt] [--no-pymatting]
 [--band-width 10]`.
@@ -33,7 +33,7 @@ from alphanet.evaluation.evaluate import EvaluationSet  # noqa: E402
 from alphanet.evaluation.metrics import UNKNOWN, gradient_error, mse, sad  # noqa: E402
 from alphanet.model import fuse  # noqa: E402
 from alphanet.nets.closed_form import (CONFIDENCE_POWER, CONFIDENT_WEIGHT, EPS, ITERATIONS, PRIOR_WEIGHT,  # noqa: E402
-                                       refine_closed_form)
+                                       closed_form_prior, refine_closed_form)
 from alphanet.nets.guided_filter import refine_matte  # noqa: E402
 from alphanet.training.checkpoint import load_alphanet  # noqa: E402
 from bench.matting_options import REAL_VAL, SETS  # noqa: E402
@@ -100,8 +100,9 @@ def mattes(case, model, settings: list[tuple[float, int, float]], eps: float,
                                       iterations=iterations)
         setting = f"prior {weight:g} + {confident:g} abs(2p - 1)^{CONFIDENCE_POWER:g}, {iterations} it"
         results[f"net + closed form ({setting})"] = seconds_and_result(lambda: refined_from(net))
-        # What the archive does for a call with a trimap: the guided filter's matte as the prior.
-        seconds, refined = seconds_and_result(lambda: refined_from(guided))
+        # What the archive does for a call with a trimap: the guided filter's matte as the prior, the net's where
+        # the net is sure.
+        seconds, refined = seconds_and_result(lambda: refined_from(closed_form_prior(net, guided)))
         results[f"net + guided filter + closed form ({setting})"] = (guided_seconds + seconds, refined)
     if not pymatting:
         return results

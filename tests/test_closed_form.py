@@ -13,7 +13,8 @@ from PIL import Image
 from alphanet.export import script_alphanet
 from alphanet.model import CLOSED_FORM_MODES, fuse
 from alphanet.nets.closed_form import (CONFIDENCE_POWER, CONFIDENT_WEIGHT, EPS, PRIOR_WEIGHT, STRIPE_BAND, band_box,
-                                       laplacian_stencil, refine_closed_form, stencil_times, stripes)
+                                       closed_form_prior, laplacian_stencil, refine_closed_form,
+                                       stencil_times, stripes)
 from alphanet.nets.guided_filter import refine_matte
 from alphanet.training.checkpoint import AlphaNetConfig, load_alphanet
 from tests.frozen_graph import graph_nodes
@@ -199,22 +200,37 @@ def lemur_crop() -> tuple[torch.Tensor, torch.Tensor]:
     return image, trimap
 
 
+def test_the_prior_is_the_nets_where_it_is_sure_the_guided_filters_where_it_is_not_and_a_blend_between():
+    net = torch.tensor([0.0, 0.0005, 0.0055, 0.02, 0.5, 0.98, 0.9945, 0.9995, 1.0]).reshape(1, 1, 1, 9)
+    smooth = torch.full_like(net, 0.3)
+    prior = closed_form_prior(net, smooth, sure=0.001, unsure=0.01)
+    halfway = (0.0055 + 0.3) / 2
+    assert prior.flatten().tolist() == pytest.approx([0.0, 0.0005, halfway, 0.3, 0.3, 0.3, (0.9945 + 0.3) / 2,
+                                                      0.9995, 1.0], abs=1e-5)
+
+
 def test_the_model_refines_the_guided_filters_matte_by_closed_form():
-    """AlphaNet(closed_form="on"): the net's matte, fused with the trimap and refined by the guided filter, is the
-    prior of closed-form matting; the scripted archive computes the same."""
+    """AlphaNet(closed_form="on"): the net's matte, fused with the trimap and refined by the guided filter, with the
+    net's own alpha where it is sure (closed_form_prior), is the prior of closed-form matting; the scripted archive
+    computes the same."""
     image, trimap = lemur_crop()
     model = load_alphanet(closed_form="on")
     with torch.inference_mode():
         refined, levels = model(image, trimap)
         rgb = image.permute(2, 0, 1)[None].float() / 255  # under the cap: the photo as it is
         capped = levels[None, None]
-        prior = fuse(refine_matte(rgb, fuse(model.matte_band(rgb, capped), capped)), capped).clamp(0, 1)
+        net = fuse(model.matte_band(rgb, capped), capped).clamp(0, 1)
+        smooth = fuse(refine_matte(rgb, net), capped).clamp(0, 1)
+        prior = closed_form_prior(net, smooth)
+        assert (prior != smooth).any()  # the net's sure pixels count on this crop
         expected = fuse(refine_closed_form(rgb, prior, capped), capped)[0, 0]
+        smooth_prior_only = fuse(refine_closed_form(rgb, smooth, capped), capped)[0, 0]
         model.closed_form = "off"
         guided, _ = model(image, trimap)
         model.closed_form = "on"
         scripted, _ = script_alphanet(model)(image, trimap)
     torch.testing.assert_close(refined, expected, atol=1e-5, rtol=0)
+    assert (refined - smooth_prior_only).abs().max() > 1e-3
     assert (refined - guided).abs().max() > 0.05
     torch.testing.assert_close(scripted, refined, atol=1e-3, rtol=0)
 

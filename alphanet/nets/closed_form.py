@@ -28,7 +28,7 @@ from alphanet.nets import symmetric_3x3
 from alphanet.nets.band_tiles import occupied_cells
 from alphanet.nets.loop_count import loop_count
 
-# The pull towards the prior (the guided filter's matte, in the archive) in the band: weak, so that the Laplacian
+# The pull towards the prior (closed_form_prior's, in the archive) in the band: weak, so that the Laplacian
 # decides where the prior is unsure, and firmer where the prior is sure of 0 or 1, so that a clean edge the net drew
 # is not pulled towards a background of similar colour. As one uniform weight, 0.001 beat 0.0001 and 0.0003 on SAD,
 # MSE and gradient over 111 real validation crops, and 0.003 and above traded SAD for gradient; the sure pixels'
@@ -49,6 +49,24 @@ TILE = 32  # a core's side: small enough to follow a thin band, large enough tha
 # solve's and the gradient error rose 0.1-0.2 % with 64 rows, 0.3-0.6 % with 32 (docs/training-log.md, 2026-12-07).
 STRIPE_BAND = 2 ** 18
 STRIPE_OVERLAP = 64
+# The prior is the net's own alpha where the net is within NET_SURE of 0 or 1, the guided filter's where it is
+# NET_UNSURE or further, a linear blend of the two between. The filter softens sure pixels beside the edge (1 to
+# 0.97, say), which the confident weight then barely holds, and the Laplacian pulled them away: on the 111 real
+# crops the net's sure pixels lowered SAD, MSE and gradient with a 10 px band and a 20 px one. A ramp rather than a
+# step at 0.001: a bf16 net's rounding then moves the prior no more than it moves the net (docs/training-log.md,
+# 2026-12-08).
+NET_SURE = 0.001
+NET_UNSURE = 0.01
+
+
+def closed_form_prior(net_alpha: Tensor, smooth_alpha: Tensor, sure: float = NET_SURE,
+                      unsure: float = NET_UNSURE) -> Tensor:
+    """The refinement's prior from the net's fused alpha and the guided filter's, `(1, 1, H, W)` each, in [0, 1]
+    -> `(1, 1, H, W)`: the net's alpha where it is within `sure` of 0 or 1, the guided filter's where it is `unsure`
+    or further, blended linearly between."""
+    distance = torch.minimum(net_alpha, 1.0 - net_alpha)
+    share = ((unsure - distance) / (unsure - sure)).clamp(0.0, 1.0)
+    return smooth_alpha + share * (net_alpha - smooth_alpha)
 
 
 def refine_closed_form(rgb: Tensor, prior: Tensor, trimap: Tensor, prior_weight: float = PRIOR_WEIGHT,
