@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[list] = None) -> int:
-    """Exit status 0 when every photo got its answer, 1 when some did not (each is named, with the reason)."""
+    """Exit status 0 when every photo got its answer, 1 when some did not (each is named, with the reason), 2 for
+    arguments that cannot work (before any model loads)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     failed = {}
@@ -150,14 +151,24 @@ def output_path(source: Path, out: str, suffix: str) -> Path:
     return Path(out)
 
 
+def nearest_existing(path: Path) -> Path:
+    """`path`, or its nearest parent that exists."""
+    return next(candidate for candidate in (path, *path.parents) if candidate.exists())
+
+
 def planned_cutouts(source: Path, out: Path, trimap: Optional[Path], suffix: str, failed: dict) -> list:
     """(photo, its trimap or None, its answer's file) for the photo `source`, answered into `out`, or for each
     photo under the folder `source`, mirrored under `out` as the bulk client does (alphanet.client.plan_jobs):
     of two photos that would share an answer's file, the second goes into `failed`. Paths that cannot work (a
-    folder of photos into a file, a photo's trimap that is not a file) raise UsageError, before any model loads."""
+    folder of photos into a file, an answer over its own photo or under a file, a photo's trimap that is not a
+    file) raise UsageError, before any model loads."""
     if source.is_file():
         if out.is_dir():
             raise UsageError(f"-o: {out} is a folder; the answer's file would replace it")
+        if out.exists() and out.samefile(source):
+            raise UsageError(f"-o: {out} is the photo itself; its answer would replace it")
+        if not nearest_existing(out.parent).is_dir():
+            raise UsageError(f"-o: {nearest_existing(out.parent)} is a file, so {out} cannot be written")
         if trimap is not None and not trimap.is_file():
             raise UsageError(f"--trimap: no such file: {trimap} (a photo takes one trimap file)")
         return [(source, trimap, out)]

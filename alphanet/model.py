@@ -220,16 +220,16 @@ class AlphaNet(nn.Module):
         unknown = bool((full_trimap == 0.5).any())
         alpha = full_trimap if unknown else full_trimap.clone()  # nothing unknown: the trimap is the alpha
         for _ in range(trips(unknown)):
-            net_alpha = self.matte_band(rgb, capped_trimap)
-            raw_alpha = net_alpha
-            # Fused first, so that each refinement sees the known pixels at their true 0 and 1. Closed form comes
-            # last: it scored better on the real crops with the guided filter's matte as its prior than with the
-            # net's, and better still with the net's where the net is sure (closed_form_prior).
+            raw_alpha = self.matte_band(rgb, capped_trimap)
+            # Fused first, so that each refinement sees the known pixels at their true 0 and 1 (the net's alpha is a
+            # sigmoid's, in [0, 1] already). Closed form comes last: it scored better on the real crops with the
+            # guided filter's matte as its prior than with the net's, and better still with the net's where the net
+            # is sure (closed_form_prior).
+            net_alpha = fuse(raw_alpha, capped_trimap)
             if self.guided_filter:
-                raw_alpha = refine_matte(rgb, fuse(net_alpha, capped_trimap))
+                raw_alpha = refine_matte(rgb, net_alpha)
             for _ in range(trips(closed_form)):
-                prior = closed_form_prior(fuse(net_alpha, capped_trimap).clamp(0.0, 1.0),
-                                          fuse(raw_alpha, capped_trimap).clamp(0.0, 1.0))
+                prior = closed_form_prior(net_alpha, fuse(raw_alpha, capped_trimap).clamp(0.0, 1.0))
                 raw_alpha = refine_closed_form(rgb, prior, capped_trimap)
             alpha = fuse(resize_bilinear(raw_alpha, [height, width]).clamp(0.0, 1.0), full_trimap)
         return alpha[0, 0], full_trimap[0, 0]

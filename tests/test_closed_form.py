@@ -219,7 +219,7 @@ def test_the_model_refines_the_guided_filters_matte_by_closed_form():
         refined, levels = model(image, trimap)
         rgb = image.permute(2, 0, 1)[None].float() / 255  # under the cap: the photo as it is
         capped = levels[None, None]
-        net = fuse(model.matte_band(rgb, capped), capped).clamp(0, 1)
+        net = fuse(model.matte_band(rgb, capped), capped)
         smooth = fuse(refine_matte(rgb, net), capped).clamp(0, 1)
         prior = closed_form_prior(net, smooth)
         assert (prior != smooth).any()  # the net's sure pixels count on this crop

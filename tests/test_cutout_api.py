@@ -208,16 +208,22 @@ def test_a_bad_option_stops_alphanet_cutout_before_any_model_is_loaded(monkeypat
     assert "apply to output=composite only" in capsys.readouterr().err
 
 
-def test_a_photo_into_a_folder_is_answered_under_its_own_name(tmp_path):
+def test_a_photo_into_a_folder_is_answered_under_its_own_name(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(engine, "default_model", lambda: half_transparent)
     (tmp_path / "answers").mkdir()
-    assert engine.output_path(DEMO, str(tmp_path / "answers"), ".png") == tmp_path / "answers" / "demo.png"
-    assert engine.output_path(DEMO, f"{tmp_path / 'new'}/", ".jpg") == tmp_path / "new" / "demo.jpg"
+    assert cli.main(["cutout", str(DEMO), "-o", str(tmp_path / "answers")]) == 0
+    assert Image.open(tmp_path / "answers" / "demo.png").size == Image.open(DEMO).size
+    assert cli.main(["cutout", str(DEMO), "-o", f"{tmp_path / 'new'}/", "--output", "composite", "--format",
+                     "jpeg"]) == 0
+    assert (tmp_path / "new" / "demo.jpg").is_file()
     assert engine.output_path(DEMO, str(tmp_path / "new.png"), ".png") == tmp_path / "new.png"
     assert engine.output_path(REPO / "alphanet" / "assets", str(tmp_path / "out"), ".png") == tmp_path / "out"
 
 
 @pytest.mark.parametrize("case, message", [
     ("folder into a file", "is a file; a folder of photos needs a folder"),
+    ("answer over its photo", "is the photo itself"),
+    ("answer under a file", "is a file, so"),
     ("missing trimap", "--trimap: no such file"),
     ("trimap folder for a photo", "--trimap: no such file"),
     ("missing trimap folder", "no such trimap folder"),
@@ -230,6 +236,8 @@ def test_paths_that_cannot_work_stop_alphanet_cutout_before_any_model_is_loaded(
     (tmp_path / "taken.png").write_bytes(b"")
     arguments = {
         "folder into a file": [str(tmp_path / "photos"), "-o", str(tmp_path / "taken.png")],
+        "answer over its photo": [str(tmp_path / "photos" / "a.png"), "-o", str(tmp_path / "photos")],
+        "answer under a file": [str(DEMO), "-o", f"{tmp_path / 'taken.png'}/"],
         "missing trimap": [str(DEMO), "-o", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "nope.png")],
         "trimap folder for a photo": [str(DEMO), "-o", str(tmp_path / "x.png"), "--trimap", str(tmp_path)],
         "missing trimap folder": [str(tmp_path / "photos"), "-o", str(tmp_path / "out"), "--trimap",

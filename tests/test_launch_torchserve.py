@@ -10,6 +10,8 @@ import psutil
 import pytest
 
 from alphanet.serving.healthcheck import worker_statuses
+from alphanet.serving.launch_torchserve import ended_on_its_own_status
+from alphanet.serving.process_group import stop_process_group
 from tests.torchserve import READY_TIMEOUT_S, free_ports, on_port, profile_with, read_profile
 from tests.waiting import wait_until
 
@@ -68,10 +70,18 @@ def test_a_torchserve_that_cannot_start_makes_the_launcher_fail(tmp_path, model_
     config, _, inference_port = launcher_config(tmp_path, model_store)
     env = {**os.environ, "LOG_LOCATION": str(tmp_path), "METRICS_LOCATION": str(tmp_path)}
     command = [sys.executable, "-m", "alphanet.serving.launch_torchserve", "--config", str(config)]
-    with socket.socket() as taken:
+    with socket.socket() as taken, open(tmp_path / "launcher.log", "w") as log:
         taken.bind(("127.0.0.1", inference_port))
         taken.listen()
-        finished = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert finished.returncode == 1, finished.stdout[-2000:] + finished.stderr[-2000:]
-    assert "TorchServe ended without being asked to" in finished.stderr
+        launcher = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        try:
+            assert launcher.wait(timeout=120) == 1, (tmp_path / "launcher.log").read_text()[-2000:]
+        finally:  # a launcher that hangs, and whatever it started
+            stop_process_group(launcher, 15)
+    assert "TorchServe ended without being asked to" in (tmp_path / "launcher.log").read_text()
 
+
+@pytest.mark.parametrize("returncode, status", [(0, 1), (1, 1), (-9, 137), (-15, 143)])
+def test_the_launchers_status_when_torchserve_ends_on_its_own(returncode, status):
+    assert ended_on_its_own_status(returncode) == status

@@ -1,9 +1,10 @@
 """Closed-form matting refinement of the matte: Levin, Lischinski and Weiss, "A Closed-Form Solution to Natural
-Image Matting" (PAMI 2008), with the net's alpha as a prior: weak where it is unsure, firmer where it is sure.
+Image Matting" (PAMI 2008), with a prior from the net (closed_form_prior): weak where it is unsure, firmer where
+it is sure.
 
 The known pixels keep the trimap's values (as in pymatting's `estimate_alpha_cf`); over the unknown band's pixels U
 the refined alpha minimises a' L a + sum_i w_i (a_i - p_i)^2: L is the matting Laplacian of 3x3 windows (in each
-window alpha is an affine function of the colour), p the net's alpha and w_i = `prior_weight` + `confident_weight`
+window alpha is an affine function of the colour), p the prior and w_i = `prior_weight` + `confident_weight`
 |2 p_i - 1|^`confidence_power` each band pixel's pull towards it. That is the linear system (L_UU + W) a_U = W p_U -
 L_UK t_K, W = diag(w), t the trimap, solved by a fixed number of Jacobi-preconditioned conjugate-gradient steps
 from a_U = p_U. As in pymatting's `cf_laplacian`, only windows that lie wholly inside the image count, so the two

@@ -26,8 +26,8 @@ from alphanet.options import CONTENT_TYPES, OutputOptions
 from alphanet.nets.resize import resize_bilinear, scaled_size
 
 DEFAULT_MAX_PIXELS = 25_000_000  # a 24 MP camera photo (6000 x 4000) fits
-# zlib level 1 encodes a 1500 px RGBA cutout about 4x faster than Pillow's default 6 (120 vs 475 ms here) for
-# a file about 20 % larger: encoding is part of every request's latency, bytes are cheap.
+# zlib level 1 rather than Pillow's default 6: encoding is part of every request's latency, bytes are cheap
+# (BENCHMARKS.md, "The answer's PNG encoding", times level 1 under both strategies).
 PNG_COMPRESS_LEVEL = 1
 # zlib's run-length strategy suits mattes (long runs of 0 and 255): at 1024 px an alpha PNG encoded in 8.2 instead
 # of 9.0 ms and a cutout in 56 instead of 61 ms, both 15 % smaller (bench/png_encoding.py, BENCHMARKS.md).

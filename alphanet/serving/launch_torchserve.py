@@ -8,8 +8,9 @@ pid file follows TMPDIR, while the workers' sockets (/tmp/.ts.sock.9000...) and 
 
 Exit status: 128 + the signal's number after Ctrl-C or SIGTERM; otherwise TorchServe ended on its own, which a
 server in the foreground does only when it failed (a port already in use, a killed Java frontend), so the exit
-status is 1 (or the launcher's own, where it gives one), and `make serve` or a container's restart policy sees
-the failure. `torchserve` itself exits 0 there: it waits for the frontend and drops its exit status.
+status is 1 (or `torchserve`'s own failure status, 128 + the signal that killed it), whatever it left running is
+stopped, and `make serve` or a container's restart policy sees the failure. `torchserve` itself exits 0 there: it
+waits for the frontend and drops its exit status.
 """
 import argparse
 import os
@@ -52,6 +53,15 @@ def _raise_stop(signum, frame):
     raise _StopSignal(signum)
 
 
+def ended_on_its_own_status(returncode: int) -> int:
+    """The launcher's exit status when `torchserve` ended by itself with `returncode`: 128 + the signal that killed
+    it (a negative returncode), its own failure status, or EXIT_ENDED_ON_ITS_OWN for the 0 it reports whatever the
+    Java frontend did."""
+    if returncode < 0:
+        return 128 - returncode
+    return returncode or EXIT_ENDED_ON_ITS_OWN
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="config/config.properties", help="TorchServe config.properties")
@@ -61,7 +71,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="torchserve-") as tmpdir:
         process = start_torchserve(Path(args.config).resolve(), Path.cwd(), Path(tmpdir))
         try:
-            exit_code = process.wait() or EXIT_ENDED_ON_ITS_OWN
+            exit_code = ended_on_its_own_status(process.wait())
+            stop_torchserve(process)  # workers still loading, or a JVM whose launcher was killed
             print(f"launch_torchserve: TorchServe ended without being asked to (see its log above); exit status "
                   f"{exit_code}", file=sys.stderr)
         except _StopSignal as stop:
