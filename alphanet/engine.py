@@ -167,8 +167,9 @@ def planned_cutouts(source: Path, out: Path, trimap: Optional[Path], suffix: str
             raise UsageError(f"-o: {out} is a folder; the answer's file would replace it")
         if out.exists() and out.samefile(source):
             raise UsageError(f"-o: {out} is the photo itself; its answer would replace it")
-        if not nearest_existing(out.parent).is_dir():
-            raise UsageError(f"-o: {nearest_existing(out.parent)} is a file, so {out} cannot be written")
+        existing = nearest_existing(out.parent)
+        if not existing.is_dir():
+            raise UsageError(f"-o: {existing} is a file, so {out} cannot be written")
         if trimap is not None and not trimap.is_file():
             raise UsageError(f"--trimap: no such file: {trimap} (a photo takes one trimap file)")
         return [(source, trimap, out)]

@@ -6,8 +6,8 @@ Starts TorchServe with the development profile on free loopback ports, serving m
 2 workers of 1 thread, and sends it `--requests` photos from `--concurrency` threads, stopping early at
 `--time-limit`. Each request is the demo photo at `--side` px with a trimap whose middle half is unknown: the user
 trimap replaces the segmentation, and the matting network, the closed-form refinement (with the default
-`CLOSED_FORM=trimap`) and the foreground estimate run on the unknown half, whatever weights the archive holds (with a trimap that left nothing unknown, the graph would skip the matting
-network). The answer is a cutout.
+`CLOSED_FORM=trimap`) and the foreground estimate run on the unknown half, whatever weights the archive holds
+(with a trimap that left nothing unknown, the graph would skip the matting network). The answer is a cutout.
 
 Memory: the RSS of each worker process (psutil) at rest, IDLE_SECONDS_BEFORE_TRIM after a warm-up of 2 x
 concurrency requests and again after the load (a worker hands its freed heap back once it rests,

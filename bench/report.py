@@ -330,9 +330,9 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
         "load_test", "Load test: worker memory", "bench.load_test",
         "TorchServe with the development profile on free loopback ports, the archive's 2 workers of 1 thread, sent "
         "the demo photo with a half-unknown trimap (a cutout answer; at 1500 px its 1.1 megapixels of band are "
-        "refined by closed-form matting in stripes) from several threads at once, so both workers are busy together. Worker peak is the "
-        "most each worker process ever held (Linux's VmHWM): what a pod's "
-        "memory limit must allow, beside the Java frontend. At rest is each worker's resident memory after it has "
+        "refined by closed-form matting in stripes) from several threads at once, so both workers are busy "
+        "together. Worker peak is the most each worker process ever held (Linux's VmHWM): what a pod's memory "
+        "limit must allow, beside the Java frontend. At rest is each worker's resident memory after it has "
         "rested long enough to hand its freed heap back (alphanet/serving/worker.py), after a warm-up and again "
         "after the load: the two should match. The model caps its work at 1500 px, so larger photos add only "
         "decoding, resizing the alpha back and the cutout's colours.",

@@ -3,13 +3,13 @@
 [--profile] [--trimap]`.
 
 Loads the TorchScript file in this fresh process and runs it on the shared astronaut photo resized to a square
-(automatic mode), or with --trimap on the serving benchmarks' request (bench.workload: the demo photo, its
-trimap's middle half unknown: from 1024 px up a band that the closed-form refinement solves in stripes,
-alphanet/nets/closed_form.py's STRIPE_BAND). Prints one JSON line: the process's peak RSS before and after the first call (the difference
-is what a call needs; run once per size, as a process's peak never goes down) and the median time of the
-calls after the first two (which also optimise the graph). Compares two exports, e.g. of two commits, or, with
---trim-before-each, what a serving worker's heap trim after every answer costs the next call. --profile prints
-torch.profiler's operators of one more call, by their own time.
+(automatic mode), or with --trimap on the serving benchmarks' request (bench.workload: the demo photo, its trimap's
+middle half unknown: from 1024 px up a band that the closed-form refinement solves in stripes,
+alphanet/nets/closed_form.py's STRIPE_BAND). Prints one JSON line: the process's peak RSS before and after the
+first call (the difference is what a call needs; run once per size, as a process's peak never goes down) and the
+median time of the calls after the first two (which also optimise the graph). Compares two exports, e.g. of two
+commits, or, with --trim-before-each, what a serving worker's heap trim after every answer costs the next call.
+--profile prints torch.profiler's operators of one more call, by their own time.
 """
 import argparse
 import json
