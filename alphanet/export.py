@@ -83,7 +83,7 @@ def main(argv: Optional[list] = None) -> None:
                              "(alphanet/nets/pose_person.py): better masks of real people (MODEL_CARD.md); default: "
                              "the weights file's (off), on with the project's weights")
     parser.add_argument("--band-matting", action=argparse.BooleanOptionalAction,
-                        help="run the matting net on tiles around the unknown band only "
+                        help="run the matting net on a box or tiles around the unknown band only "
                              "(alphanet/nets/band_tiles.py), the full pass where they would cover most of the photo; "
                              "default: the weights file's (on)")
     parser.add_argument("--closed-form", choices=CLOSED_FORM_MODES,

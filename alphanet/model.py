@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from alphanet.nets.band_tiles import MARGIN, TILE, band_tiles
+from alphanet.nets.band_tiles import MARGIN, TILE, band_box, band_tiles
 from alphanet.nets.closed_form import closed_form_prior, refine_closed_form
 from alphanet.nets.ed_layer import EDLayer
 from alphanet.nets.guided_filter import refine_matte
@@ -65,7 +65,7 @@ class AlphaNet(nn.Module):
     `mirror_average`: forward() mattes the image and its mirror image and averages the two (MODEL_CARD.md: better
     on nearly every validation image, for twice the matting net's time); `guided_filter`: forward() refines the
     net's matte with the photo as guide (alphanet/nets/guided_filter.py); `band_matting`: forward() runs the net on
-    tiles around the unknown band only (alphanet/nets/band_tiles.py): the cost follows the band's length, not the
+    tiles or a box around the unknown band only (alphanet/nets/band_tiles.py): the cost follows the band, not the
     photo's area; `closed_form` (one of CLOSED_FORM_MODES): when forward() then refines the matte by closed-form
     matting with it as a prior, firmer where it is sure (alphanet/nets/closed_form.py): never, only for a given
     trimap, or always.
@@ -108,7 +108,7 @@ class AlphaNet(nn.Module):
         self.tile = TILE
         self.tile_margin = MARGIN
         self.tiles_per_batch = 4  # 4 x 320 x 320: under half the pixels of a 1024 px photo, so no higher peak
-        self.full_pass_share = 0.75  # tiles covering more of the photo than this: the full pass is as cheap
+        self.full_pass_share = 0.75  # windows covering more of the photo than this: the full pass is as cheap
         self.stride = OUTPUT_STRIDE
 
     def predict_trimap(self, rgb: Tensor) -> Tensor:
@@ -174,16 +174,25 @@ class AlphaNet(nn.Module):
 
     def matting_windows(self, trimap: Tensor) -> Tuple[int, int, List[List[int]]]:
         """Where `matte_band` runs the net for a `(1, 1, H, W)` trimap: (window height, window width, windows as
-        band_tiles gives them). The band's tiles with `band_matting`; otherwise, or where they would cover more
-        than `full_pass_share` of the photo, or the photo is smaller than a tile, one window of the whole photo."""
+        band_tiles gives them; none without a band). With `band_matting`, the band's tiles or its box
+        (alphanet/nets/band_tiles.py), whichever covers fewer pixels; otherwise, or where that would be more than
+        `full_pass_share` of the photo, one window of the whole photo."""
         height, width = trimap.shape[2], trimap.shape[3]
         whole_photo = (height, width, [[0, 0, 0, height, 0, width]])
-        if not self.band_matting or height < self.tile or width < self.tile:
+        if not self.band_matting:
             return whole_photo
-        tiles = band_tiles(trimap == 0.5, self.tile, self.tile_margin)
-        if len(tiles) * self.tile * self.tile > self.full_pass_share * height * width:
+        band = trimap == 0.5
+        if not bool(band.any()):  # the capped trimap of a photo whose band is thinner than the capping's step
+            return height, width, []
+        box_height, box_width, box = band_box(band, self.tile_margin, self.stride)
+        windows = (box_height, box_width, [box])
+        if height >= self.tile and width >= self.tile:
+            tiles = band_tiles(band, self.tile, self.tile_margin)
+            if len(tiles) * self.tile * self.tile < box_height * box_width:
+                windows = (self.tile, self.tile, tiles)
+        if len(windows[2]) * windows[0] * windows[1] > self.full_pass_share * height * width:
             return whole_photo
-        return self.tile, self.tile, tiles
+        return windows
 
     def matte_band(self, rgb: Tensor, trimap: Tensor) -> Tensor:
         """`matte_passes` on the windows `matting_windows` picks, `tiles_per_batch` at a time, each window's core

@@ -9,14 +9,15 @@ filter), fp32, scripted twice: `band_matting` off (the full pass) and on. Cases 
 - disc R: a disc of radius R x size, textured with the coffee photo, on the grass photo, with the trimap the ED
   layer makes from the disc (the served band width), given as a user trimap, so the object's size alone sets the
   band's length and area.
-Prints a Markdown table: the band's share of the photo and the tiles' (margins included); the full pass's median
-call and the band-only call's ratio to it, in wall time and in the process's CPU time (the work done, which other
-jobs on a shared machine disturb less than the wall time); and the band pixels' difference between the two alphas
-(largest, mean, share above 1/255).
+Prints a Markdown table: the band's share of the photo, the windows the band-only call takes (a box around the
+band, tiles along it, or the full pass) and their share (margins included); the full pass's median call and the
+band-only call's ratio to it, in wall time and in the process's CPU time (the work done, which other jobs on a
+shared machine disturb less than the wall time); and the band pixels' difference between the two alphas (largest,
+mean, share above 1/255).
 
 Then, on `--composites` small-object composites (`small_object_composite`, 1024 px, automatic mode), a second
-table, one row per composite and their mean: the band's and the tiles' share, each way's error against the
-true alpha over the served band (SAD / 1000 and MSE), and the two alphas' difference there (largest, 90th
+table, one row per composite and their mean: the band's share, the windows and theirs, each way's error against
+the true alpha over the served band (SAD / 1000 and MSE), and the two alphas' difference there (largest, 90th
 percentile, mean). Not part of the test run: it prints figures for BENCHMARKS.md.
 """
 import argparse
@@ -28,7 +29,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from alphanet.nets.band_tiles import MARGIN, TILE, band_tiles
+from alphanet.model import AlphaNet
+from alphanet.nets.band_tiles import MARGIN, TILE
 from alphanet.training.checkpoint import load_alphanet
 from alphanet.data.synthetic import generate_sample
 from alphanet.data.textures import DEFAULT_TEXTURE_DIRS, TexturePool
@@ -68,10 +70,12 @@ def small_object_composite(index: int, textures: TexturePool, size: int = 1024) 
     return photo.round().astype(np.uint8), true_alpha
 
 
-def tiles_share(band: torch.Tensor, margin: int) -> float:
-    """The share of the photo that the tiles around `band` `(H, W)` cover, margins included (above 0.75 the model
-    runs the full pass instead)."""
-    return len(band_tiles(band[None, None], TILE, margin)) * TILE * TILE / band.numel()
+def windows_taken(model: AlphaNet, band: torch.Tensor) -> Tuple[str, float]:
+    """Where `model` (band matting on) mattes for `band` `(H, W)`: "box", "tiles" or "full", and their share of the
+    photo, margins included (the full pass: 1)."""
+    height, width, windows = model.matting_windows(0.5 * band[None, None].float())
+    kind = "full" if (height, width) == tuple(band.shape) else "tiles" if height == width == TILE else "box"
+    return kind, len(windows) * height * width / band.numel()
 
 
 def seconds(call) -> Tuple[float, float]:
@@ -81,7 +85,7 @@ def seconds(call) -> Tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def compare(models: dict, case: Case, repeats: int, margin: int) -> List[str]:
+def compare(models: dict, case: Case, repeats: int, band_model: AlphaNet) -> List[str]:
     """One table row: the case's call both ways, taking turns, and the band's difference."""
     name, photo, trimap = case
     image = torch.from_numpy(photo)
@@ -96,9 +100,9 @@ def compare(models: dict, case: Case, repeats: int, margin: int) -> List[str]:
                 times[way].append(seconds(lambda: model(image, given)))
     levels = alphas["full"][1]
     band = levels == 0.5
-    window_share = tiles_share(band, margin)
+    kind, share = windows_taken(band_model, band)
     difference = (alphas["band"][0] - alphas["full"][0]).abs()[band]
-    row = [name, str(photo.shape[0]), f"{band.float().mean().item():.1%}", f"{window_share:.0%}"]
+    row = [name, str(photo.shape[0]), f"{band.float().mean().item():.1%}", f"{kind} {share:.0%}"]
     for clock in (0, 1):  # wall, CPU
         full = statistics.median(t[clock] for t in times["full"])
         band_only = statistics.median(t[clock] for t in times["band"])
@@ -107,28 +111,28 @@ def compare(models: dict, case: Case, repeats: int, margin: int) -> List[str]:
                   f"{(difference > 1 / 255).float().mean().item():.1%}"]
 
 
-def print_timing(models: dict, ed_layer: torch.nn.Module, args: argparse.Namespace) -> None:
+def print_timing(models: dict, band_model: AlphaNet, args: argparse.Namespace) -> None:
     print(f"medians of {args.repeats} calls each way, taking turns")
-    print("| case | size | band | tiles | full pass, wall | band / full, wall | full pass, CPU | band / full, CPU "
+    print("| case | size | band | windows | full pass, wall | band / full, wall | full pass, CPU | band / full, CPU "
           "| band alpha vs full: largest | mean | above 1/255 |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         cases = [("photo", square_photo(size), None)]
-        cases += [disc_case(size, radius, ed_layer) for radius in args.radii]
+        cases += [disc_case(size, radius, band_model.ed_layer) for radius in args.radii]
         for case in cases:
-            print("| " + " | ".join(compare(models, case, args.repeats, args.margin)) + " |", flush=True)
+            print("| " + " | ".join(compare(models, case, args.repeats, band_model)) + " |", flush=True)
 
 
-def quality(models: dict, index: int, textures: TexturePool, margin: int) -> Optional[List[float]]:
-    """One composite's figures: band and tiles share, SAD and MSE each way, the alphas' difference; None where
-    the segmenter found no band."""
+def quality(models: dict, index: int, textures: TexturePool, band_model: AlphaNet) -> Optional[list]:
+    """One composite's figures: the band's share, the windows taken and their share, SAD and MSE each way, the
+    alphas' difference; None where the segmenter found no band."""
     photo, true_alpha = small_object_composite(index, textures)
     with torch.inference_mode():
         alphas = {way: model(torch.from_numpy(photo)) for way, model in models.items()}
     band = alphas["full"][1] == 0.5
     if not band.any():  # the segmenter found nothing: no band to compare
         return None
-    row = [band.float().mean().item(), tiles_share(band, margin)]
+    row = [band.float().mean().item(), *windows_taken(band_model, band)]
     for way in ("full", "band"):
         error = (alphas[way][0] - torch.from_numpy(true_alpha))[band]
         row += [error.abs().sum().item() / 1000, (error ** 2).mean().item()]
@@ -136,25 +140,26 @@ def quality(models: dict, index: int, textures: TexturePool, margin: int) -> Opt
     return row + [difference.max().item(), difference.quantile(0.9).item(), difference.mean().item()]
 
 
-def print_quality(models: dict, count: int, margin: int) -> None:
-    print("| composite | band | tiles | SAD full | SAD band only | MSE full | MSE band only | band alpha vs full: "
+def print_quality(models: dict, count: int, band_model: AlphaNet) -> None:
+    print("| composite | band | windows | SAD full | SAD band only | MSE full | MSE band only | band alpha vs full: "
           "largest | 90th percentile | mean |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     textures = TexturePool(DEFAULT_TEXTURE_DIRS)
     rows = []
     for index in range(count):
-        row = quality(models, index, textures, margin)
+        row = quality(models, index, textures, band_model)
         if row is None:
             print(f"| {index} | no band | | | | | | | | |", flush=True)
             continue
         rows.append(row)
         print(format_quality(str(index), row), flush=True)
-    print(format_quality("**mean**", list(np.mean(rows, axis=0))))
+    means = list(np.mean([[row[0]] + row[2:] for row in rows], axis=0))
+    print(format_quality("**mean**", [means[0], "all"] + means[1:]))
 
 
-def format_quality(name: str, row: List[float]) -> str:
-    band, window, sad_full, mse_full, sad_band, mse_band, largest, p90, mean = row
-    cells = [name, f"{band:.1%}", f"{window:.0%}", f"{sad_full:.2f}", f"{sad_band:.2f}", f"{mse_full:.4f}",
+def format_quality(name: str, row: list) -> str:
+    band, kind, window, sad_full, mse_full, sad_band, mse_band, largest, p90, mean = row
+    cells = [name, f"{band:.1%}", f"{kind} {window:.0%}", f"{sad_full:.2f}", f"{sad_band:.2f}", f"{mse_full:.4f}",
              f"{mse_band:.4f}", f"{largest:.3f}", f"{p90:.4f}", f"{mean:.4f}"]
     return "| " + " | ".join(cells) + " |"
 
@@ -166,7 +171,7 @@ def main() -> None:
                         help="disc radii as fractions of the photo's side")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--margin", type=int, default=MARGIN, help="pixels of context around each tile's core")
+    parser.add_argument("--margin", type=int, default=MARGIN, help="pixels of context around each tile or box")
     parser.add_argument("--composites", type=int, default=12, help="small-object composites to score (0: none)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -178,9 +183,9 @@ def main() -> None:
         models[way] = script_alphanet(model)
     print(f"threads {args.threads}; margin {args.margin} px")
     if args.sizes:
-        print_timing(models, model.ed_layer, args)
+        print_timing(models, model, args)
     if args.composites:
-        print_quality(models, args.composites, args.margin)
+        print_quality(models, args.composites, model)
 
 
 if __name__ == "__main__":

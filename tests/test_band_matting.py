@@ -1,5 +1,5 @@
-"""Band-only matting (issue 32, item 1): the tiles around the unknown band (alphanet/nets/band_tiles.py) and the
-alpha AlphaNet computes from them, against the full pass.
+"""Band-only matting (issue 32, item 1): the tiles or the box around the unknown band (alphanet/nets/band_tiles.py)
+and the alpha AlphaNet computes from them, against the full pass.
 
 The band-only alpha is not the full pass's (the net's output depends on the whole photo; BENCHMARKS.md, "Band-only
 matting", where its error against the true alpha is the full pass's). On the cases below the band's pixels differ
@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from alphanet.export import script_alphanet
-from alphanet.nets.band_tiles import band_tiles
+from alphanet.nets.band_tiles import band_box, band_tiles
 from alphanet.nets.inference_form import inference_form
 from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
 from tests.frozen_graph import convolutions
@@ -59,6 +59,16 @@ def test_the_cores_cover_every_band_pixel_and_lie_in_their_windows(seed):
     assert bool(covered[band].all())
 
 
+def test_the_box_is_the_bands_bounding_box_with_its_margin_from_a_multiple_of_the_stride():
+    # core rows 300-340, columns 600-610; the window from (300 - 32, 600 - 32) rounded down to (256, 544), to 32 px
+    # past the core
+    assert band_box(band_of(1000, 1200, 300, 340, 600, 610)) == (372 - 256, 642 - 544, [256, 544, 300, 340, 600, 610])
+
+
+def test_the_box_stops_at_the_photos_edges():
+    assert band_box(band_of(100, 120, 0, 30, 100, 120)) == (62, 120 - 64, [0, 64, 0, 30, 100, 120])
+
+
 @pytest.fixture(scope="module")
 def random_model():
     torch.manual_seed(0)
@@ -74,6 +84,26 @@ def ring_trimap(height: int, width: int, centre, radius: float, width_px: float)
     trimap = np.where(distance < radius, 255, 0).astype(np.uint8)
     trimap[np.abs(distance - radius) < width_px / 2] = 128
     return torch.from_numpy(trimap)
+
+
+def levels_with_band(height: int, width: int, *boxes) -> torch.Tensor:
+    """`(1, 1, H, W)` trimap levels: background with 0.5 on each `(top, bottom, left, right)` box."""
+    levels = torch.zeros(1, 1, height, width)
+    for top, bottom, left, right in boxes:
+        levels[:, :, top:bottom, left:right] = 0.5
+    return levels
+
+
+def test_the_windows_are_the_box_the_tiles_or_the_whole_photo_whichever_covers_least(random_model):
+    small_object = levels_with_band(1024, 1024, (400, 500, 300, 420))
+    assert random_model.matting_windows(small_object) == (180, 196, [[352, 256, 400, 500, 300, 420]])
+    two_far_apart = levels_with_band(1024, 1024, (10, 60, 10, 60), (900, 950, 900, 950))
+    assert random_model.matting_windows(two_far_apart) == (320, 320, [[0, 0, 0, 256, 0, 256],
+                                                                      [704, 704, 768, 1024, 768, 1024]])
+    filling_the_photo = levels_with_band(1024, 1024, (50, 1000, 50, 100), (50, 1000, 900, 950))
+    assert random_model.matting_windows(filling_the_photo) == (1024, 1024, [[0, 0, 0, 1024, 0, 1024]])
+    smaller_than_a_tile = levels_with_band(200, 300, (20, 40, 30, 60))
+    assert random_model.matting_windows(smaller_than_a_tile) == (72, 92, [[0, 0, 20, 40, 30, 60]])
 
 
 def test_band_matting_is_the_full_pass_exactly_where_the_photo_is_smaller_than_a_tile(random_model, monkeypatch):
@@ -149,11 +179,13 @@ def trained_models():
     return full, band
 
 
-def paste(object_photo: str, object_side: int, background_photo: str, side: int, top: int, left: int) -> torch.Tensor:
-    """uint8 `(side, side, 3)`: one shared photo resized to a square of `object_side`, on another."""
+def paste(object_photo: str, object_side: int, background_photo: str, side: int, corners) -> torch.Tensor:
+    """uint8 `(side, side, 3)`: one shared photo resized to a square of `object_side`, on another at each (top,
+    left) of `corners`."""
     canvas = np.array(Image.open(PHOTOS / background_photo).convert("RGB").resize((side, side)))
     thing = np.array(Image.open(PHOTOS / object_photo).convert("RGB").resize((object_side, object_side)))
-    canvas[top:top + object_side, left:left + object_side] = thing
+    for top, left in corners:
+        canvas[top:top + object_side, left:left + object_side] = thing
     return torch.from_numpy(canvas)
 
 
@@ -171,10 +203,11 @@ def disc_composite(side: int, radius: float, centre) -> tuple:
     return torch.from_numpy(image), torch.from_numpy(trimap)
 
 
-def tiles_share(levels: torch.Tensor) -> float:
-    """The share of the photo that the default tiles around the band of `levels` `(H, W)` cover (counting each
-    tile's margin), the measure that sends a call to the full pass above 0.75."""
-    return len(band_tiles(levels[None, None] == 0.5)) * 320 * 320 / levels.numel()
+def windows_share(model, levels: torch.Tensor) -> float:
+    """The share of the photo, `levels` `(H, W)` its trimap, that `model.matting_windows` covers (margins
+    counted); 1 for the full pass."""
+    height, width, windows = model.matting_windows(levels[None, None])
+    return len(windows) * height * width / levels.numel()
 
 
 def assert_close_on_the_band(band_alpha, full_alpha, levels):
@@ -194,30 +227,48 @@ def test_band_alpha_agrees_with_the_full_pass_on_disc_composites(trained_models,
     with torch.no_grad():
         full_alpha, levels = full(image, trimap)
         band_alpha, _ = band(image, trimap)
-    assert tiles_share(levels) < 0.75
+    assert windows_share(band, levels) < 0.75
     assert_close_on_the_band(band_alpha, full_alpha, levels)
 
 
 def test_band_alpha_agrees_with_the_full_pass_on_a_small_photo_in_a_large_one(trained_models):
-    """The astronaut photo, small in the frame, in automatic mode: the segmenter's band, tiles on part of it."""
+    """The astronaut photo, small in the frame, in automatic mode: the segmenter's band, one box around it."""
     full, band = trained_models
-    image = paste("astronaut.png", 256, "gravel.png", 1024, 640, 96)
+    image = paste("astronaut.png", 256, "gravel.png", 1024, [(640, 96)])
     with torch.no_grad():
         full_alpha, levels = full(image)
         band_alpha, band_levels = band(image)
     assert torch.equal(levels, band_levels)
-    assert tiles_share(levels) < 0.75
+    assert len(band.matting_windows(levels[None, None])[2]) == 1
+    assert windows_share(band, levels) < 0.75
+    assert_close_on_the_band(band_alpha, full_alpha, levels)
+
+
+def test_band_alpha_agrees_with_the_full_pass_on_two_small_photos_far_apart(trained_models):
+    """The astronaut photo twice, in opposite corners, each square's edge the trimap's band: a tile around each."""
+    full, band = trained_models
+    corners = [(40, 40), (780, 780)]
+    image = paste("astronaut.png", 200, "gravel.png", 1024, corners)
+    trimap = np.zeros((1024, 1024), np.uint8)
+    for top, left in corners:
+        trimap[top - 8:top + 208, left - 8:left + 208] = 128
+        trimap[top + 8:top + 192, left + 8:left + 192] = 255
+    with torch.no_grad():
+        full_alpha, levels = full(image, torch.from_numpy(trimap))
+        band_alpha, _ = band(image, torch.from_numpy(trimap))
+    assert band.matting_windows(levels[None, None])[:2] == (320, 320)
+    assert windows_share(band, levels) < 0.75
     assert_close_on_the_band(band_alpha, full_alpha, levels)
 
 
 @pytest.mark.parametrize("photo", ["coffee.png", "astronaut.png"])
 def test_a_photo_filling_the_frame_gets_the_full_pass(trained_models, photo):
-    """Objects as large as these: the tiles would cover nearly the photo, so the full pass runs, and nothing
-    changes."""
+    """Objects as large as these: the tiles or the box would cover nearly the photo, so the full pass runs, and
+    nothing changes."""
     full, band = trained_models
     image = torch.from_numpy(np.array(Image.open(PHOTOS / photo).convert("RGB").resize((640, 480))))
     with torch.no_grad():
         full_alpha, levels = full(image)
         band_alpha, _ = band(image)
-    assert tiles_share(levels) > 0.75
+    assert windows_share(band, levels) > 0.75
     assert torch.equal(band_alpha, full_alpha)
