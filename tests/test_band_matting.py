@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from alphanet.export import script_alphanet
+from alphanet.model import user_trimap_to_levels
 from alphanet.nets.band_tiles import band_box, band_tiles
 from alphanet.nets.inference_form import inference_form
 from alphanet.training.checkpoint import AlphaNetConfig, build_alphanet, load_alphanet
@@ -107,9 +108,10 @@ def test_the_windows_are_the_box_the_tiles_or_the_whole_photo_whichever_covers_l
     assert random_model.matting_windows(smaller_than_a_tile) == (72, 92, [[0, 0, 20, 40, 30, 60]])
 
 
-def test_band_matting_is_the_full_pass_exactly_where_the_photo_is_smaller_than_a_tile(random_model, monkeypatch):
+def test_band_matting_is_the_full_pass_exactly_where_the_box_would_cover_most_of_the_photo(random_model, monkeypatch):
     image = torch.randint(0, 256, (150, 230, 3), dtype=torch.uint8)  # not a multiple of the stride
-    trimap = ring_trimap(150, 230, (70, 110), 50, 12)
+    trimap = ring_trimap(150, 230, (70, 110), 50, 12)  # its box: rows 0-150, columns 0-199, 87 % of the photo
+    assert random_model.matting_windows(user_trimap_to_levels(trimap, 150, 230)) == (150, 230, [[0, 0, 0, 150, 0, 230]])
     with torch.no_grad():
         band, _ = random_model(image, trimap)
         monkeypatch.setattr(random_model, "band_matting", False)

@@ -11,8 +11,9 @@ Two ways to cover the band, and AlphaNet.matting_windows takes the one with fewe
 
 Not exact: the net's alpha at a pixel depends on more than the window. Each attention module's GroupNorm and the
 ASPP's image pooling take statistics over the whole input, and the ASPP's widest convolution reaches 256 px at the
-net's stride. The window is the 320 px square the net was trained on, so a tile shows the net what training did;
-BENCHMARKS.md ("Band-only matting") measures the difference to the full pass and to the ground truth.
+net's stride. A tile is the 320 px square the net was trained on, and a box shows it the whole object with some
+of its surroundings, as its training crops did; BENCHMARKS.md ("Band-only matting") measures the difference to the
+full pass and to the ground truth.
 
 Cores and windows start on multiples of the net's stride (but for tiles shifted to the photo's far edge), so the
 attention poolings' 2x2 windows mostly fall where the full pass's do.
