@@ -30,7 +30,7 @@ import torch
 from PIL import Image
 
 from alphanet.model import AlphaNet
-from alphanet.nets.band_tiles import MARGIN, TILE
+from alphanet.nets.band_tiles import MARGIN, TILE, band_box
 from alphanet.training.checkpoint import load_alphanet
 from alphanet.data.synthetic import generate_sample
 from alphanet.data.textures import DEFAULT_TEXTURE_DIRS, TexturePool
@@ -74,7 +74,13 @@ def windows_taken(model: AlphaNet, band: torch.Tensor) -> Tuple[str, float]:
     """Where `model` (band matting on) mattes for `band` `(H, W)`: "box", "tiles" or "full", and their share of the
     photo, margins included (the full pass: 1)."""
     height, width, windows = model.matting_windows(0.5 * band[None, None].float())
-    kind = "full" if (height, width) == tuple(band.shape) else "tiles" if height == width == TILE else "box"
+    box_height, box_width, box = band_box(band[None, None], model.tile_margin, model.stride)
+    if (height, width) == tuple(band.shape):  # windows over full_pass_share of the photo are never taken
+        kind = "full"
+    elif (height, width, windows) == (box_height, box_width, [box]):
+        kind = "box"
+    else:
+        kind = "tiles"
     return kind, len(windows) * height * width / band.numel()
 
 
@@ -153,8 +159,9 @@ def print_quality(models: dict, count: int, band_model: AlphaNet) -> None:
             continue
         rows.append(row)
         print(format_quality(str(index), row), flush=True)
-    means = list(np.mean([[row[0]] + row[2:] for row in rows], axis=0))
-    print(format_quality("**mean**", [means[0], "all"] + means[1:]))
+    if rows:  # none where the segmenter found nothing in every composite (the quick run's one)
+        means = list(np.mean([[row[0]] + row[2:] for row in rows], axis=0))
+        print(format_quality("**mean**", [means[0], "all"] + means[1:]))
 
 
 def format_quality(name: str, row: list) -> str:
