@@ -247,8 +247,8 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
         "photos resized to a square (a person and a product filling the frame; `before`'s person segmenter finds "
         "nothing in photos without people, so it has no time to compare there) and on the product a third of the "
         "side on a brick wall (`coffee.png@brick.png`, where the band-only matting takes a box around the cup), 2 "
-        "threads: each one's median call and its ratio to `before`'s. IS-Net medium (the rembg-class peer, onnxruntime) is not on this machine (no model file, no "
-        "network); it took "
+        "threads: each one's median call and its ratio to `before`'s. IS-Net medium (the rembg-class peer, "
+        "onnxruntime) is not on this machine (no model file, no network); it took "
         f"{PEER_MS} ms on a 1024 px photo where `before` took {BEFORE_MS} ms on the same 2 threads, so at 1024 px "
         f"the last column carries the ratio over: {PEER_MS} / ({BEFORE_MS} x the ratio), how many times faster "
         "than IS-Net medium the call is (the target: 3).",
